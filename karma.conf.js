@@ -1,0 +1,68 @@
+'use strict';
+// The browser run: the same spec/ and marble-tests/ files, bundled per file by esbuild, in Debian's
+// headless Chromium. `singleBundle: false` because with one bundle `"sideEffects": false` in
+// package.json lets esbuild drop every spec.
+const fs = require('fs');
+const path = require('path');
+
+process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium';
+
+function plainCountReporter(baseReporterDecorator) {
+  baseReporterDecorator(this);
+  this.onRunComplete = (_browsers, results) => {
+    const counts = { passed: results.success, failed: results.failed + (results.error ? 1 : 0), skipped: results.skipped };
+    const out = process.env.PERMITS_RESULTS_FILE;
+    if (out) {
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify(counts));
+    }
+    this.write(`browser: ${counts.passed} passed, ${counts.failed} failed\n`);
+  };
+}
+plainCountReporter.$inject = ['baseReporterDecorator'];
+
+module.exports = (config) => {
+  config.set({
+    frameworks: ['jasmine'],
+    plugins: [
+      'karma-jasmine',
+      'karma-chrome-launcher',
+      'karma-esbuild',
+      { 'reporter:plain-count': ['type', plainCountReporter] },
+    ],
+    files: [
+      { pattern: 'spec/**/*.spec.ts', watched: false },
+      { pattern: 'marble-tests/**/*.spec.ts', watched: false },
+    ],
+    exclude: ['spec/**/*.node.spec.ts'],
+    preprocessors: {
+      'spec/**/*.ts': ['esbuild'],
+      'marble-tests/**/*.ts': ['esbuild'],
+    },
+    esbuild: {
+      singleBundle: false,
+      target: 'es2022',
+    },
+    reporters: ['dots', 'plain-count'],
+    browsers: ['ChromiumHeadlessNoSandbox'],
+    customLaunchers: {
+      ChromiumHeadlessNoSandbox: {
+        base: 'ChromeHeadless',
+        flags: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-dev-shm-usage',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+        ],
+      },
+    },
+    client: { jasmine: { random: true, timeoutInterval: 60000 } },
+    browserNoActivityTimeout: 300000,
+    browserDisconnectTimeout: 60000,
+    captureTimeout: 120000,
+    singleRun: true,
+  });
+};

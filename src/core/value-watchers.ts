@@ -1,0 +1,129 @@
+import type { ErrorReporter, GrantLoop, Job } from './grant-loop.js';
+
+/** Receives every settled value of a primitive (the permit observable's subscribers). */
+export interface ValueListener {
+  next(value: number): void;
+}
+
+/** Told once, with the value, the next time the primitive is ready (`wait`, `rawlink`). */
+export interface ReadyListener {
+  onReady(value: number): void;
+}
+
+/** A registration; keep it to remove the listener again. */
+export interface ValueWatch {
+  readonly listener: ValueListener;
+  /** The broadcast sequence number when this listener joined: it sees only later broadcasts. */
+  readonly since: number;
+  lastSeen: number;
+}
+
+export interface ReadyWatch {
+  readonly listener: ReadyListener;
+  active: boolean;
+}
+
+/**
+ * The listeners of one primitive's value, and the jobs that tell them of it.
+ *
+ * A value is announced when an operation has settled (after its hand-off), through the primitive's
+ * {@link GrantLoop}, so a listener that changes the value from inside a notification cannot make
+ * another listener see values out of order: every listener receives the settled values in order and
+ * ends on the true one (no BehaviorSubject-style re-entrancy skew).
+ */
+export class ValueWatchers {
+  readonly valueWatches = new Set<ValueWatch>();
+  private readyWatches = new Set<ReadyWatch>();
+  private announced: number;
+  private sequence = 0;
+
+  constructor(
+    initial: number,
+    readonly reportError: ErrorReporter,
+  ) {
+    this.announced = initial;
+  }
+
+  /** Adds a value listener and tells it `current` at once. */
+  watchValue(listener: ValueListener, current: number): ValueWatch {
+    const watch: ValueWatch = { listener, since: this.sequence, lastSeen: current };
+    this.valueWatches.add(watch);
+    listener.next(current);
+    return watch;
+  }
+
+  unwatchValue(watch: ValueWatch): void {
+    this.valueWatches.delete(watch);
+  }
+
+  /** Adds a one-shot ready listener; it is woken by a later {@link settled} with a value > 0. */
+  watchReady(listener: ReadyListener): ReadyWatch {
+    const watch: ReadyWatch = { listener, active: true };
+    this.readyWatches.add(watch);
+    return watch;
+  }
+
+  unwatchReady(watch: ReadyWatch): void {
+    watch.active = false;
+    this.readyWatches.delete(watch);
+  }
+
+  /** Queues the broadcast of `value` if it changed, and the wake-up of ready listeners if it is > 0. */
+  settled(value: number, loop: GrantLoop): void {
+    if (value !== this.announced) {
+      this.announced = value;
+      if (this.valueWatches.size > 0) loop.push(new Broadcast(this, value, ++this.sequence));
+    }
+    if (value > 0 && this.readyWatches.size > 0) {
+      const woken = this.readyWatches;
+      this.readyWatches = new Set();
+      loop.push(new Wake(woken, value, this.reportError));
+    }
+  }
+}
+
+class Broadcast implements Job {
+  nextJob: Job | null = null;
+
+  constructor(
+    private readonly watchers: ValueWatchers,
+    private readonly value: number,
+    private readonly sequence: number,
+  ) {}
+
+  runJob(): void {
+    const { value, sequence } = this;
+    for (const watch of this.watchers.valueWatches) {
+      if (watch.since >= sequence || watch.lastSeen === value) continue;
+      watch.lastSeen = value;
+      try {
+        watch.listener.next(value);
+      } catch (error) {
+        this.watchers.reportError(error);
+      }
+    }
+  }
+}
+
+class Wake implements Job {
+  nextJob: Job | null = null;
+
+  constructor(
+    private readonly woken: Set<ReadyWatch>,
+    private readonly value: number,
+    private readonly reportError: ErrorReporter,
+  ) {}
+
+  runJob(): void {
+    for (const watch of this.woken) {
+      // A listener removed after it was picked for this wake-up is skipped.
+      if (!watch.active) continue;
+      watch.active = false;
+      try {
+        watch.listener.onReady(this.value);
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+  }
+}

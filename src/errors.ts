@@ -1,0 +1,169 @@
+/**
+ * Errors of rxjs-permits. Every class sets `name`, works with `instanceof`, carries the numbers
+ * involved as fields, and has a message that names the primitive and those numbers.
+ *
+ * @module
+ */
+
+/**
+ * A request waited `timeout` ms without being granted its permits.
+ *
+ * Raised by {@link withPermit}, {@link boundedPermit}, {@link mergeMapWithPermit} and
+ * {@link reentrant} when their `timeout` passes (unless a `with` fallback takes over).
+ * `acquire()` does not raise it: it emits `false` instead.
+ *
+ * @example
+ * ```ts
+ * import { Semaphore, withPermit, PermitTimeoutError } from 'rxjs-permits';
+ * import { NEVER, catchError, of } from 'rxjs';
+ *
+ * const semaphore = new Semaphore(0);
+ * NEVER.pipe(
+ *   withPermit(semaphore, { timeout: 100 }),
+ *   catchError((error) => of(error instanceof PermitTimeoutError ? error.timeout : -1)),
+ * ).subscribe(console.log); // 100, after 100 ms
+ * ```
+ */
+export class PermitTimeoutError extends Error {
+  override readonly name = 'PermitTimeoutError';
+  /** The name of the primitive waited on (`Semaphore`, `BoundedSemaphore`, `RLock`, ...). */
+  readonly primitive: string;
+  /** How long the request waited, in milliseconds. */
+  readonly timeout: number;
+  /** How many permits it asked for. */
+  readonly permits: number;
+
+  constructor(info: { primitive: string; timeout: number; permits: number }) {
+    super(
+      `${info.primitive}: no permit within ${info.timeout} ms ` +
+        `(${info.permits} ${info.permits === 1 ? 'permit' : 'permits'} requested)`,
+    );
+    this.primitive = info.primitive;
+    this.timeout = info.timeout;
+    this.permits = info.permits;
+  }
+}
+
+/**
+ * {@link boundedPermit} found no permit free and `maxWaiting` requests already queued, so it
+ * refused the stream at once instead of queueing it (a bulkhead).
+ *
+ * @example
+ * ```ts
+ * import { Semaphore, boundedPermit, PermitRejectedError } from 'rxjs-permits';
+ * import { of } from 'rxjs';
+ *
+ * const semaphore = new Semaphore(0);
+ * of('work').pipe(boundedPermit(semaphore)).subscribe({
+ *   error: (error) => console.log(error instanceof PermitRejectedError, error.maxWaiting), // true 0
+ * });
+ * ```
+ */
+export class PermitRejectedError extends Error {
+  override readonly name = 'PermitRejectedError';
+  /** The name of the primitive that refused. */
+  readonly primitive: string;
+  /** How many permits the refused stream asked for. */
+  readonly permits: number;
+  /** Requests queued on the primitive when it refused. */
+  readonly waiting: number;
+  /** The `maxWaiting` limit that was reached. */
+  readonly maxWaiting: number;
+
+  constructor(info: { primitive: string; permits: number; waiting: number; maxWaiting: number }) {
+    super(
+      `${info.primitive}: rejected a request for ${info.permits} ` +
+        `${info.permits === 1 ? 'permit' : 'permits'}: none free and ${info.waiting} ` +
+        `already waiting (maxWaiting ${info.maxWaiting})`,
+    );
+    this.primitive = info.primitive;
+    this.permits = info.permits;
+    this.waiting = info.waiting;
+    this.maxWaiting = info.maxWaiting;
+  }
+}
+
+/**
+ * A `BoundedSemaphore` was released above its initial value. The release changed nothing.
+ *
+ * @example
+ * ```ts
+ * import { BoundedSemaphore, OverReleaseError } from 'rxjs-permits';
+ *
+ * const semaphore = new BoundedSemaphore(2);
+ * try {
+ *   semaphore.release();
+ * } catch (error) {
+ *   console.log(error instanceof OverReleaseError, semaphore.value); // true 2
+ * }
+ * ```
+ */
+export class OverReleaseError extends Error {
+  override readonly name = 'OverReleaseError';
+  /** The name of the primitive. */
+  readonly primitive: string;
+  /** The bound: the initial value. */
+  readonly bound: number;
+  /** The value before the refused release. */
+  readonly value: number;
+  /** The permits the refused release tried to give back. */
+  readonly permits: number;
+
+  constructor(info: { primitive: string; bound: number; value: number; permits: number }) {
+    super(
+      `${info.primitive}: releasing ${info.permits} would raise the value from ${info.value} ` +
+        `to ${info.value + info.permits}, above its bound of ${info.bound}`,
+    );
+    this.primitive = info.primitive;
+    this.bound = info.bound;
+    this.value = info.value;
+    this.permits = info.permits;
+  }
+}
+
+/**
+ * An `RLock` was released by an owner that does not hold it, or while nobody holds it.
+ * The release changed nothing.
+ *
+ * @example
+ * ```ts
+ * import { RLock, LockOwnershipError } from 'rxjs-permits';
+ *
+ * const lock = new RLock();
+ * try {
+ *   lock.release({});
+ * } catch (error) {
+ *   console.log(error instanceof LockOwnershipError); // true
+ * }
+ * ```
+ */
+export class LockOwnershipError extends Error {
+  override readonly name = 'LockOwnershipError';
+  /** The name of the primitive. */
+  readonly primitive: string;
+  /** The owner that tried to release. */
+  readonly caller: object;
+  /** The owner holding the lock at that moment, or `null` when it was free. */
+  readonly owner: object | null;
+
+  constructor(info: { primitive: string; caller: object; owner: object | null }) {
+    super(
+      info.owner === null
+        ? `${info.primitive}: released by ${describeOwner(info.caller)} while not held`
+        : `${info.primitive}: released by ${describeOwner(info.caller)}, ` +
+            `but it is held by ${describeOwner(info.owner)}`,
+    );
+    this.primitive = info.primitive;
+    this.caller = info.caller;
+    this.owner = info.owner;
+  }
+}
+
+function describeOwner(owner: object): string {
+  const name = (owner as { name?: unknown }).name;
+  if (typeof name === 'string' && name !== '') return `owner "${name}"`;
+  const constructorName = (owner as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof constructorName === 'string' && constructorName !== '' && constructorName !== 'Object'
+    ? `an owner of class ${constructorName}`
+    : 'another owner';
+}

@@ -1,0 +1,103 @@
+import type { SchedulerLike } from 'rxjs';
+
+// Bad arguments throw synchronously from the call that received them, with a message that names
+// the call and the argument: RangeError for a number out of range, TypeError for a wrong type.
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value !== null && typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+/** A count of permits that may be zero: a semaphore's initial value. */
+export function checkCount(where: string, argument: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${argument} must be a number, got ${describe(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${where}: ${argument} must be an integer >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A number of permits to take or give back: a positive integer, at most `max`. */
+export function checkPermits(where: string, argument: string, value: unknown, max = Infinity): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${argument} must be a number, got ${describe(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`${where}: ${argument} must be a positive integer, got ${describe(value)}`);
+  }
+  if (value > max) {
+    throw new RangeError(
+      `${where}: ${argument} is ${value}, more than the bound of ${max}: it could never be granted`,
+    );
+  }
+  return value;
+}
+
+/** A timeout in ms: `null`/`undefined` (wait for ever) or a number that is not NaN. */
+export function checkTimeout(where: string, argument: string, value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${argument} must be a number of milliseconds or null, got ${describe(value)}`);
+  }
+  if (Number.isNaN(value)) throw new RangeError(`${where}: ${argument} must not be NaN`);
+  return value === Infinity ? null : value;
+}
+
+/** A count that may be zero, used as a limit (`maxWaiting`); `Infinity` allowed. */
+export function checkLimit(where: string, argument: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${argument} must be a number, got ${describe(value)}`);
+  }
+  if (!(value === Infinity || (Number.isSafeInteger(value) && value >= 0))) {
+    throw new RangeError(`${where}: ${argument} must be an integer >= 0 or Infinity, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkBoolean(where: string, argument: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${where}: ${argument} must be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkFunction<F extends Function>(where: string, argument: string, value: unknown): F {
+  if (typeof value !== 'function') {
+    throw new TypeError(`${where}: ${argument} must be a function, got ${describe(value)}`);
+  }
+  return value as F;
+}
+
+export function checkOptionalFunction<F extends Function>(where: string, argument: string, value: unknown): F | undefined {
+  return value === undefined ? undefined : checkFunction<F>(where, argument, value);
+}
+
+export function checkOwner(where: string, argument: string, value: unknown): object {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
+    throw new TypeError(`${where}: ${argument} must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkScheduler(where: string, argument: string, value: unknown): SchedulerLike | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || typeof (value as SchedulerLike).schedule !== 'function') {
+    throw new TypeError(`${where}: ${argument} must be an RxJS scheduler, got ${describe(value)}`);
+  }
+  return value as SchedulerLike;
+}
+
+/** An options bag: `undefined` or an object. */
+export function checkOptions<O extends object>(where: string, value: unknown): Partial<O> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') {
+    throw new TypeError(`${where}: options must be an object, got ${describe(value)}`);
+  }
+  return value as Partial<O>;
+}

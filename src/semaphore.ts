@@ -1,0 +1,285 @@
+import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { SemaphoreCore } from './core/semaphore-core.js';
+import type { ReadyWatch } from './core/value-watchers.js';
+import { acquirePermits } from './internal/acquire.js';
+import { registerGateTarget } from './internal/gate-target.js';
+import { reportUnhandledError } from './internal/report-error.js';
+import {
+  checkBoolean,
+  checkCount,
+  checkFunction,
+  checkOptions,
+  checkPermits,
+  checkScheduler,
+  checkTimeout,
+} from './internal/validate.js';
+import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
+
+/**
+ * A counting semaphore, after gevent's `gevent.lock.Semaphore`: a counter of permits that
+ * `acquire` takes and `release` gives back, shared by every stream that uses it.
+ *
+ * It is an `Observable<number>` of its `value` (permits not taken): a subscriber receives the
+ * current value at once, then every settled change; it never completes.
+ *
+ * Unlike gevent, waiters are always served first come, first served: a request is granted at once
+ * only when nobody is queued, and `tryAcquire` never overtakes a queued request. Permits released
+ * while requests wait go straight to them (the hand-off is synchronous, so `TestScheduler` sees it
+ * in the frame of the release). Like gevent's, it does not track ownership: anyone may release,
+ * even above the initial value (use {@link BoundedSemaphore} to forbid that).
+ *
+ * Most code does not call `acquire`/`release` itself but gates streams with {@link withPermit},
+ * {@link boundedPermit} or {@link mergeMapWithPermit}.
+ *
+ * ## Example
+ * ```ts
+ * import { Semaphore } from 'rxjs-permits';
+ *
+ * const semaphore = new Semaphore(2);
+ * semaphore.subscribe((value) => console.log('free:', value)); // free: 2
+ * semaphore.tryAcquire();                                       // free: 1
+ * semaphore.acquire().subscribe((granted) => console.log(granted)); // free: 0, then true
+ * semaphore.release(2);                                         // free: 2
+ * ```
+ *
+ * @throws {RangeError} from the constructor when `value` is not an integer >= 0.
+ * @throws {TypeError} from the constructor when `value` is not a number or `options.scheduler`
+ * is not a scheduler.
+ * @see {@link BoundedSemaphore}, {@link DummySemaphore}, {@link withPermit}
+ */
+export class Semaphore extends Observable<number> {
+  /** @internal Whether releases may not lift the value above the initial value. */
+  protected static readonly bounded: boolean = false;
+  /** @internal The name used in messages. */
+  protected static readonly primitiveName: string = 'Semaphore';
+
+  private readonly core: SemaphoreCore;
+  private readonly scheduler: SchedulerLike | undefined;
+  private readonly name: string;
+  private rawlinks: Map<(semaphore: this) => void, ReadyWatch> | null = null;
+
+  /**
+   * @param value The initial number of permits: an integer >= 0 (0 starts locked).
+   * @param options `scheduler`: the default scheduler for this semaphore's timeouts.
+   */
+  constructor(value: number = 1, options?: PrimitiveOptions) {
+    const kind = new.target as unknown as typeof Semaphore;
+    const name = kind.primitiveName;
+    const initial = checkCount(name, 'value', value);
+    const scheduler = checkScheduler(name, 'options.scheduler', checkOptions<PrimitiveOptions>(name, options).scheduler);
+    const core = new SemaphoreCore(initial, kind.bounded ? initial : Infinity, name, reportUnhandledError);
+    super((subscriber) => {
+      const watch = core.watchers.watchValue(subscriber, core.value);
+      return () => core.watchers.unwatchValue(watch);
+    });
+    this.core = core;
+    this.scheduler = scheduler;
+    this.name = name;
+    registerGateTarget(this, { source: core, scheduler });
+  }
+
+  /** Permits available now (gevent's counter). Permits handed straight to waiters never show here. */
+  get value(): number {
+    return this.core.value;
+  }
+
+  /** Requests queued now (by `acquire`, the operators, or any other user of this semaphore). */
+  get waiting(): number {
+    return this.core.waiting;
+  }
+
+  /**
+   * Whether no permit is free: `value <= 0`.
+   *
+   * @example
+   * ```ts
+   * const semaphore = new Semaphore(1);
+   * semaphore.tryAcquire();
+   * semaphore.locked(); // true
+   * ```
+   */
+  locked(): boolean {
+    return this.core.value <= 0;
+  }
+
+  /** The opposite of {@link locked}: whether `value > 0`. */
+  ready(): boolean {
+    return this.core.value > 0;
+  }
+
+  /**
+   * Requests permits. The returned Observable is cold: each subscription is one request, which
+   * joins the FIFO queue unless it can be granted at once. It emits `true` when granted — the
+   * subscriber then holds the permits and must {@link release} them — or `false` when a
+   * non-blocking request finds them taken or a timed one times out; then it completes.
+   * Unsubscribing while queued withdraws the request (it consumes nothing); unsubscribing after
+   * `true` does not release.
+   *
+   * ## Example
+   * ```ts
+   * const semaphore = new Semaphore(1);
+   * semaphore.acquire({ timeout: 1000 }).subscribe((granted) => {
+   *   if (granted) {
+   *     try { doWork(); } finally { semaphore.release(); }
+   *   }
+   * });
+   * ```
+   *
+   * @param options `blocking` (default true), `timeout` in ms, `permits` (default 1), `scheduler`.
+   * @return An Observable that emits `true` or `false` once, then completes.
+   * @throws {RangeError} when `permits` is not a positive integer, exceeds a BoundedSemaphore's
+   * bound, or `timeout` is NaN.
+   * @throws {TypeError} when an option has the wrong type.
+   */
+  acquire(options?: AcquireOptions): Observable<boolean> {
+    const where = `${this.name}.acquire`;
+    const opts = checkOptions<AcquireOptions>(where, options);
+    const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
+    const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+    const permits = checkPermits(where, 'options.permits', opts.permits ?? 1, this.core.bound);
+    const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
+    return acquirePermits(this.core, permits, blocking, timeout, scheduler);
+  }
+
+  /**
+   * Takes `permits` now if they are free and nobody is queued; never waits, never overtakes a
+   * queued request.
+   *
+   * ## Example
+   * ```ts
+   * if (semaphore.tryAcquire()) {
+   *   try { doWork(); } finally { semaphore.release(); }
+   * }
+   * ```
+   *
+   * @param permits How many permits to take, a positive integer (default 1).
+   * @return Whether they were taken.
+   * @throws {RangeError} when `permits` is not a positive integer or exceeds the bound.
+   */
+  tryAcquire(permits: number = 1): boolean {
+    return this.core.tryAcquire(checkPermits(`${this.name}.tryAcquire`, 'permits', permits, this.core.bound));
+  }
+
+  /**
+   * Gives `permits` back. They go straight to queued requests, from the head, while the head fits
+   * (their streams start before `release` returns); the rest become free. A Semaphore may be
+   * released above its initial value (gevent's deliberate over-release); a BoundedSemaphore may not.
+   *
+   * A release made from inside a grant (a gated stream that completes synchronously) is folded into
+   * the grant loop already running: it returns at once, and its grants run, in order, before the
+   * outermost operation returns.
+   *
+   * ## Example
+   * ```ts
+   * const semaphore = new Semaphore(0);
+   * semaphore.acquire().subscribe(() => console.log('granted'));
+   * semaphore.release(); // logs 'granted', returns 0
+   * ```
+   *
+   * @param permits How many permits to give back, a positive integer (default 1).
+   * @return `value` after the hand-off.
+   * @throws {RangeError} when `permits` is not a positive integer.
+   * @throws {OverReleaseError} from a BoundedSemaphore when the value would exceed the bound; the
+   * release then changes nothing.
+   */
+  release(permits: number = 1): number {
+    return this.core.release(checkPermits(`${this.name}.release`, 'permits', permits));
+  }
+
+  /**
+   * Waits until the semaphore is ready (`value > 0`) without taking a permit. Emits the value at
+   * once when it is ready, otherwise at the next moment it is ready after queued requests were
+   * served (queued requests come first), or the value as it is (possibly 0) at the timeout; then
+   * completes. One release can wake several waits.
+   *
+   * ## Example
+   * ```ts
+   * semaphore.wait({ timeout: 500 }).subscribe((value) => console.log('free now:', value));
+   * ```
+   *
+   * @param options `timeout` in ms (`null`: for ever, `<= 0`: at once), `scheduler`.
+   * @return An Observable that emits one value, then completes.
+   * @throws {RangeError} when `timeout` is NaN.
+   * @throws {TypeError} when an option has the wrong type.
+   */
+  wait(options?: WaitOptions): Observable<number> {
+    const where = `${this.name}.wait`;
+    const opts = checkOptions<WaitOptions>(where, options);
+    const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+    const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
+    const core = this.core;
+    return new Observable<number>((subscriber) => {
+      if (core.value > 0 || (timeout !== null && timeout <= 0)) {
+        subscriber.next(core.value);
+        subscriber.complete();
+        return;
+      }
+      let timer: Subscription | null = null;
+      const watch = core.watchers.watchReady({
+        onReady(value) {
+          timer?.unsubscribe();
+          subscriber.next(value);
+          subscriber.complete();
+        },
+      });
+      if (timeout !== null) {
+        timer = (scheduler ?? asyncScheduler).schedule(() => {
+          core.watchers.unwatchReady(watch);
+          subscriber.next(core.value);
+          subscriber.complete();
+        }, timeout);
+      }
+      return () => {
+        core.watchers.unwatchReady(watch);
+        timer?.unsubscribe();
+      };
+    });
+  }
+
+  /**
+   * Registers a one-shot callback for the next time the semaphore is ready: it is unlinked, then
+   * called with the semaphore — synchronously, now, if the semaphore is ready now. The callback
+   * takes no permit. Linking the same callback twice links it once. An error it throws when called
+   * later is reported like an RxJS unhandled error and changes nothing in the semaphore.
+   *
+   * ## Example
+   * ```ts
+   * semaphore.rawlink((s) => console.log('ready, value', s.value));
+   * ```
+   *
+   * @param callback Called with this semaphore.
+   * @throws {TypeError} when `callback` is not a function.
+   */
+  rawlink(callback: (semaphore: this) => void): void {
+    checkFunction(`${this.name}.rawlink`, 'callback', callback);
+    if (this.core.value > 0) {
+      callback(this);
+      return;
+    }
+    const rawlinks = (this.rawlinks ??= new Map());
+    if (rawlinks.has(callback)) return;
+    rawlinks.set(
+      callback,
+      this.core.watchers.watchReady({
+        onReady: () => {
+          rawlinks.delete(callback);
+          callback(this);
+        },
+      }),
+    );
+  }
+
+  /**
+   * Cancels a callback registered with {@link rawlink}; does nothing when it is not linked.
+   *
+   * @param callback The callback given to `rawlink`.
+   * @throws {TypeError} when `callback` is not a function.
+   */
+  unlink(callback: (semaphore: this) => void): void {
+    checkFunction(`${this.name}.unlink`, 'callback', callback);
+    const watch = this.rawlinks?.get(callback);
+    if (watch === undefined) return;
+    this.rawlinks!.delete(callback);
+    this.core.watchers.unwatchReady(watch);
+  }
+}
