@@ -1,0 +1,46 @@
+import type { MonoTypeOperatorFunction } from 'rxjs';
+import type { DummySemaphore } from '../dummy-semaphore.js';
+import type { Semaphore } from '../semaphore.js';
+import { gateConfig, type BoundedPermitOptions } from './options.js';
+import { gate } from './permit-gate.js';
+
+/**
+ * A bulkhead: {@link withPermit} with a bound on waiting. When no permit is free and `maxWaiting`
+ * requests are already queued on the semaphore (by anyone), the stream is refused at once with
+ * {@link PermitRejectedError} — or switched to the `with` fallback — instead of queueing.
+ *
+ * With the default `maxWaiting: 0` a stream runs now or is rejected now: the classic bulkhead in
+ * front of a slow dependency, which sheds load instead of letting a queue grow. Otherwise it behaves
+ * as `withPermit`, `timeout` included.
+ *
+ * ## Example
+ * ```ts
+ * import { Semaphore, boundedPermit } from 'rxjs-permits';
+ * import { of } from 'rxjs';
+ *
+ * const reports = new Semaphore(2);
+ *
+ * const report$ = fetchReport().pipe(
+ *   boundedPermit(reports, { maxWaiting: 10, with: () => of(cachedReport) }),
+ * );
+ * ```
+ *
+ * @param semaphore The shared limit: a `Semaphore`, `BoundedSemaphore` or `DummySemaphore`.
+ * @param options `maxWaiting` (default 0), and `permits`, `timeout`, `scheduler`, `with` as in
+ * `withPermit`.
+ * @return A function that returns an Observable mirroring the source, gated by the semaphore.
+ * @throws {TypeError} when `semaphore` is not one of this library's semaphores or an option has the
+ * wrong type.
+ * @throws {RangeError} when `maxWaiting` is negative or not an integer, `permits` is not a positive
+ * integer or exceeds a bound, or `timeout` is NaN.
+ * @see {@link withPermit}
+ */
+export function boundedPermit<T>(
+  semaphore: Semaphore | DummySemaphore,
+  options?: BoundedPermitOptions<T>,
+): MonoTypeOperatorFunction<T> {
+  const { target, config } = gateConfig<T>('boundedPermit', semaphore, options, 0);
+  const source = target.source;
+  if (source === null) return (input) => input;
+  return (input) => gate(input, () => source, config);
+}

@@ -1,0 +1,66 @@
+import type { ObservableInput, SchedulerLike } from 'rxjs';
+import type { PermitRejectedError, PermitTimeoutError } from '../errors.js';
+import { gateTargetOf, type GateTarget } from '../internal/gate-target.js';
+import {
+  checkLimit,
+  checkOptionalFunction,
+  checkOptions,
+  checkPermits,
+  checkScheduler,
+  checkTimeout,
+} from '../internal/validate.js';
+import type { GateConfig, PermitFallback } from './permit-gate.js';
+
+/** Options of {@link withPermit} and {@link mergeMapWithPermit}. */
+export interface PermitOptions<T> {
+  /**
+   * Permits each gated stream holds: a positive integer, at most a BoundedSemaphore's bound.
+   * @default 1
+   */
+  permits?: number;
+  /**
+   * Milliseconds to wait for the permits; then the stream errors with {@link PermitTimeoutError},
+   * or switches to `with`. `undefined`/`null` waits for ever; `<= 0` does not wait.
+   * @default undefined (for ever)
+   */
+  timeout?: number | null;
+  /**
+   * Runs the timeout.
+   * @default the semaphore's scheduler, else `asyncScheduler`
+   */
+  scheduler?: SchedulerLike;
+  /**
+   * A fallback: called with the timeout (or rejection) error, its stream replaces the gated one.
+   * It runs without a permit.
+   */
+  with?: (error: PermitTimeoutError | PermitRejectedError) => ObservableInput<T>;
+}
+
+/** Options of {@link boundedPermit}. */
+export interface BoundedPermitOptions<T> extends PermitOptions<T> {
+  /**
+   * How many requests may already be queued on the semaphore (by anyone: compared with
+   * `semaphore.waiting`) for this one still to queue. With no permit free and that many waiting,
+   * the stream fails at once with {@link PermitRejectedError} (or switches to `with`).
+   * @default 0 (run now or be rejected: a bulkhead)
+   */
+  maxWaiting?: number;
+}
+
+/** Checks an operator's arguments when the operator is created, and fixes its configuration. */
+export function gateConfig<T>(
+  where: string,
+  semaphore: unknown,
+  options: BoundedPermitOptions<T> | undefined,
+  defaultMaxWaiting: number,
+): { target: GateTarget; config: GateConfig<T> } {
+  const target = gateTargetOf(where, 'semaphore', semaphore);
+  const opts = checkOptions<BoundedPermitOptions<T>>(where, options);
+  const permits = checkPermits(where, 'options.permits', opts.permits ?? 1, target.source?.maxPermits ?? Infinity);
+  const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+  const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? target.scheduler;
+  const fallback = checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with);
+  const maxWaiting =
+    opts.maxWaiting === undefined ? defaultMaxWaiting : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
+  return { target, config: { permits, timeout, scheduler, fallback, maxWaiting } };
+}

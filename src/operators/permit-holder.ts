@@ -1,0 +1,48 @@
+import { Subscriber } from 'rxjs';
+import type { PermitSource } from '../core/permit-source.js';
+
+/**
+ * The subscriber a gated stream is subscribed with: it holds the permits for exactly the life of the
+ * subscription and gives them back once — on complete or error *before* forwarding the notification
+ * (so a downstream handler already sees them free), or on unsubscribe after the source is torn down.
+ *
+ * It is a `Subscriber` subclass constructed with the downstream subscriber as destination, which
+ * adds it to the downstream's subscription: a downstream `take(1)` closes it while a synchronous
+ * endless source is still emitting, and the source stops. A plain observer object could not do that
+ * (RxJS would wrap it in a fresh SafeSubscriber that nobody can reach until `subscribe` returns).
+ */
+export class PermitHolder<T> extends Subscriber<T> {
+  private held: boolean;
+
+  constructor(
+    destination: Subscriber<T>,
+    private readonly source: PermitSource | null,
+    private readonly permits: number,
+  ) {
+    super(destination);
+    this.held = source !== null;
+  }
+
+  protected override _error(error: unknown): void {
+    this.giveBack();
+    super._error(error);
+  }
+
+  protected override _complete(): void {
+    this.giveBack();
+    super._complete();
+  }
+
+  override unsubscribe(): void {
+    if (this.closed) return;
+    super.unsubscribe();
+    this.giveBack();
+  }
+
+  /** Releases the permits the first time it is called; later calls do nothing. */
+  protected giveBack(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.source!.release(this.permits);
+  }
+}
