@@ -7,3 +7,6 @@ export { withPermit } from './operators/with-permit.js';
 export { boundedPermit } from './operators/bounded-permit.js';
 export { mergeMapWithPermit } from './operators/merge-map-with-permit.js';
 export type { PermitOptions, BoundedPermitOptions } from './operators/options.js';
+export { RLock } from './rlock.js';
+export { reentrant } from './operators/reentrant.js';
+export type { ReentrantOptions } from './operators/reentrant.js';

@@ -23,6 +23,11 @@ export class PermitHolder<T> extends Subscriber<T> {
     this.held = source !== null;
   }
 
+  /** Whether it still holds its permits. */
+  get holding(): boolean {
+    return this.held;
+  }
+
   protected override _error(error: unknown): void {
     this.giveBack();
     super._error(error);

@@ -1,0 +1,166 @@
+import { Observable, type SchedulerLike } from 'rxjs';
+import { LockCore } from './core/lock-core.js';
+import { acquirePermits } from './internal/acquire.js';
+import { reportUnhandledError } from './internal/report-error.js';
+import {
+  checkBoolean,
+  checkOptions,
+  checkOwner,
+  checkScheduler,
+  checkTimeout,
+} from './internal/validate.js';
+import type { AcquireOptions, PrimitiveOptions } from './types.js';
+
+const NAME = 'RLock';
+const targets = new WeakMap<RLock, LockTarget>();
+
+/** What `reentrant` needs of an RLock. @internal */
+export interface LockTarget {
+  readonly core: LockCore;
+  readonly scheduler: SchedulerLike | undefined;
+}
+
+/** The engine of `lock` and its scheduler, or a TypeError naming the call when it is not an RLock. @internal */
+export function lockTargetOf(where: string, lock: unknown): LockTarget {
+  const target = typeof lock === 'object' && lock !== null ? targets.get(lock as RLock) : undefined;
+  if (target === undefined) throw new TypeError(`${where}: lock must be an RLock`);
+  return target;
+}
+
+/**
+ * A reentrant lock, after gevent's `RLock`: one owner at a time; the owner may acquire it again
+ * without waiting (its `count` grows) and must release it as often. Owners are any objects —
+ * where gevent uses the current greenlet, a stream names its owner, or lets {@link reentrant}
+ * infer it from the subscription chain. Waiting owners are served first come, first served.
+ *
+ * It is an `Observable<number>` of its free permit: 1 when free, 0 when held; a subscriber receives
+ * the current value at once, then every change; it never completes.
+ *
+ * ## Example
+ * ```ts
+ * import { RLock } from 'rxjs-permits';
+ *
+ * const lock = new RLock();
+ * const me = {};
+ * lock.tryAcquire(me);   // true
+ * lock.tryAcquire(me);   // true: re-entered, count 2
+ * lock.tryAcquire({});   // false: another owner
+ * lock.release(me);
+ * lock.release(me);      // free again
+ * ```
+ *
+ * @throws {TypeError} from the constructor when `options.scheduler` is not a scheduler.
+ * @see {@link reentrant}
+ */
+export class RLock extends Observable<number> {
+  private readonly core: LockCore;
+  private readonly scheduler: SchedulerLike | undefined;
+
+  /** @param options `scheduler`: the default scheduler for this lock's timeouts. */
+  constructor(options?: PrimitiveOptions) {
+    const scheduler = checkScheduler(NAME, 'options.scheduler', checkOptions<PrimitiveOptions>(NAME, options).scheduler);
+    const core = new LockCore(NAME, reportUnhandledError);
+    super((subscriber) => {
+      const watch = core.watchers.watchValue(subscriber, core.value);
+      return () => core.watchers.unwatchValue(watch);
+    });
+    this.core = core;
+    this.scheduler = scheduler;
+    targets.set(this, { core, scheduler });
+  }
+
+  /** The owner holding the lock, or `null` when it is free. */
+  get owner(): object | null {
+    return this.core.owner;
+  }
+
+  /** The owner's recursion depth: how many releases it owes (0 when free). */
+  get count(): number {
+    return this.core.count;
+  }
+
+  /** Requests queued now, over all waiting owners. */
+  get waiting(): number {
+    return this.core.waiting;
+  }
+
+  /** Whether the lock is held: `count > 0`. */
+  locked(): boolean {
+    return this.core.count > 0;
+  }
+
+  /**
+   * Whether `owner` holds the lock (gevent's `_is_owned`).
+   * @throws {TypeError} when `owner` is not an object.
+   */
+  isOwnedBy(owner: object): boolean {
+    checkOwner(`${NAME}.isOwnedBy`, 'owner', owner);
+    return this.core.owner === owner;
+  }
+
+  /**
+   * Requests the lock for `owner`. Cold: each subscription is one request. The owner re-enters at
+   * once; another owner joins the FIFO queue unless the lock is free and nobody waits. Emits `true`
+   * when granted (the owner must then {@link release} once more) or `false` when a non-blocking or
+   * timed request fails, then completes. Unsubscribing while queued withdraws the request.
+   *
+   * ## Example
+   * ```ts
+   * const owner = { name: 'refresh' };
+   * lock.acquire(owner, { timeout: 1000 }).subscribe((granted) => {
+   *   if (granted) {
+   *     try { refresh(); } finally { lock.release(owner); }
+   *   }
+   * });
+   * ```
+   *
+   * @param owner Who takes the lock: any object.
+   * @param options `blocking` (default true), `timeout` in ms, `scheduler`.
+   * @throws {TypeError} when `owner` is not an object or an option has the wrong type.
+   * @throws {RangeError} when `timeout` is NaN.
+   */
+  acquire(owner: object, options?: Omit<AcquireOptions, 'permits'>): Observable<boolean> {
+    const where = `${NAME}.acquire`;
+    checkOwner(where, 'owner', owner);
+    const opts = checkOptions<AcquireOptions>(where, options);
+    const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
+    const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+    const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
+    return acquirePermits(this.core.sourceFor(owner), 1, blocking, timeout, scheduler);
+  }
+
+  /**
+   * Takes the lock for `owner` now if it is free and nobody waits, or re-enters it if `owner`
+   * holds it. Never waits.
+   *
+   * @example
+   * ```ts
+   * if (lock.tryAcquire(me)) {
+   *   try { work(); } finally { lock.release(me); }
+   * }
+   * ```
+   * @return Whether the lock was taken.
+   * @throws {TypeError} when `owner` is not an object.
+   */
+  tryAcquire(owner: object): boolean {
+    checkOwner(`${NAME}.tryAcquire`, 'owner', owner);
+    return this.core.tryAcquire(owner);
+  }
+
+  /**
+   * Releases one level of `owner`'s hold; at the last level the lock passes to the next waiting
+   * owner (all of its queued requests are granted together) or becomes free.
+   *
+   * @example
+   * ```ts
+   * lock.release(me);
+   * ```
+   * @throws {LockOwnershipError} when `owner` does not hold the lock, or nobody does; nothing
+   * changes then.
+   * @throws {TypeError} when `owner` is not an object.
+   */
+  release(owner: object): void {
+    checkOwner(`${NAME}.release`, 'owner', owner);
+    this.core.release(owner);
+  }
+}
