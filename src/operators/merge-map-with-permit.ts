@@ -245,8 +245,7 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   }
 
   protected override _complete(): void {
-    this.giveBack();
-    this.unsubscribe();
+    this.unsubscribe(); // tears the inner down, then gives its permits back
     this.merge.innerDone();
   }
 

@@ -3,8 +3,9 @@ import type { PermitSource } from '../core/permit-source.js';
 
 /**
  * The subscriber a gated stream is subscribed with: it holds the permits for exactly the life of the
- * subscription and gives them back once — on complete or error *before* forwarding the notification
- * (so a downstream handler already sees them free), or on unsubscribe after the source is torn down.
+ * subscription and gives them back once, after the source is torn down — on complete or error
+ * *before* forwarding the notification (so a downstream handler already sees them free), or on
+ * unsubscribe.
  *
  * It is a `Subscriber` subclass constructed with the downstream subscriber as destination, which
  * adds it to the downstream's subscription: a downstream `take(1)` closes it while a synchronous
@@ -28,14 +29,19 @@ export class PermitHolder<T> extends Subscriber<T> {
     return this.held;
   }
 
+  // On complete or error: tear the source down first (its `finalize` callbacks run), then give the
+  // permits back, then forward the notification — so the next stream never overlaps this one's
+  // teardown, and a downstream handler already sees the permits free.
   protected override _error(error: unknown): void {
-    this.giveBack();
-    super._error(error);
+    const destination = this.destination;
+    this.unsubscribe();
+    destination.error(error);
   }
 
   protected override _complete(): void {
-    this.giveBack();
-    super._complete();
+    const destination = this.destination;
+    this.unsubscribe();
+    destination.complete();
   }
 
   override unsubscribe(): void {
@@ -45,7 +51,7 @@ export class PermitHolder<T> extends Subscriber<T> {
   }
 
   /** Releases the permits the first time it is called; later calls do nothing. */
-  protected giveBack(): void {
+  private giveBack(): void {
     if (!this.held) return;
     this.held = false;
     this.source!.release(this.permits);

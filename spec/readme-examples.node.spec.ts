@@ -1,0 +1,93 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+import * as rxjs from 'rxjs';
+import * as rxjsOperators from 'rxjs/operators';
+import * as rxjsTesting from 'rxjs/testing';
+import * as permits from '../src/index.js';
+
+// Executes every ```ts block of README.md against the sources, so the examples cannot rot.
+// A block's `// logs: <text>` comments list, in order, the lines its console.log calls must print
+// (arguments joined by spaces). A block preceded by `<!-- readme: skip -->` is not run (used only
+// for fragments that need a browser framework); `<!-- readme: wait=N -->` waits N ms of real time
+// for its timers before comparing.
+
+interface Example {
+  line: number;
+  code: string;
+  wait: number;
+  skip: boolean;
+}
+
+function readmeExamples(): Example[] {
+  const readme = fs.readFileSync(path.resolve(__dirname, '..', 'README.md'), 'utf8');
+  const examples: Example[] = [];
+  const fence = /(?:<!--\s*readme:\s*([^>]*?)\s*-->\s*\n)?```ts\n([\s\S]*?)```/g;
+  for (const match of readme.matchAll(fence)) {
+    const directive = match[1] ?? '';
+    const wait = /wait=(\d+)/.exec(directive);
+    examples.push({
+      line: readme.slice(0, match.index).split('\n').length,
+      code: match[2],
+      wait: wait ? Number(wait[1]) : 0,
+      skip: /\bskip\b/.test(directive),
+    });
+  }
+  return examples;
+}
+
+function expectedLogs(code: string): string[] {
+  return [...code.matchAll(/\/\/ logs: (.*)$/gm)].map((m) => m[1].trim());
+}
+
+function format(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (Array.isArray(value) || (value !== null && typeof value === 'object')) return JSON.stringify(value);
+  return String(value);
+}
+
+const modules: Record<string, unknown> = {
+  'rxjs-permits': permits,
+  rxjs: rxjs,
+  'rxjs/operators': rxjsOperators,
+  'rxjs/testing': rxjsTesting,
+};
+
+async function run(example: Example): Promise<string[]> {
+  const js = ts.transpileModule(example.code, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const logs: string[] = [];
+  const fakeConsole = { log: (...args: unknown[]) => logs.push(args.map(format).join(' ')) };
+  const fakeRequire = (name: string) => {
+    if (!(name in modules)) throw new Error(`README example imports ${name}, which the harness does not provide`);
+    return modules[name];
+  };
+  const exports = {};
+  new Function('require', 'console', 'exports', js)(fakeRequire, fakeConsole, exports);
+  if (example.wait > 0) await new Promise((resolve) => setTimeout(resolve, example.wait));
+  return logs;
+}
+
+describe('README examples', () => {
+  const examples = readmeExamples();
+
+  it('exist, and most state what they log', () => {
+    expect(examples.length).toBeGreaterThan(5);
+    expect(examples.filter((e) => expectedLogs(e.code).length > 0).length).toBeGreaterThan(examples.length / 2);
+  });
+
+  for (const example of examples) {
+    if (example.skip) continue;
+    it(`README.md line ${example.line} runs and logs what it says`, async () => {
+      const logs = await run(example);
+      expect(logs).toEqual(expectedLogs(example.code));
+    });
+  }
+
+  it('the harness compares logs (it can fail)', async () => {
+    const logs = await run({ line: 0, code: "console.log(1 + 1); // logs: 3\n", wait: 0, skip: false });
+    expect(logs).not.toEqual(expectedLogs("console.log(1 + 1); // logs: 3\n"));
+  });
+});
