@@ -10,7 +10,11 @@ process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium';
 function plainCountReporter(baseReporterDecorator) {
   baseReporterDecorator(this);
   this.onRunComplete = (_browsers, results) => {
-    const counts = { passed: results.success, failed: results.failed + (results.error ? 1 : 0), skipped: results.skipped };
+    const counts = {
+      passed: results.success,
+      failed: results.failed + (results.error ? 1 : 0),
+      skipped: results.skipped,
+    };
     const out = process.env.PERMITS_RESULTS_FILE;
     if (out) {
       fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -61,7 +61,8 @@ async function run(example: Example): Promise<string[]> {
   const logs: string[] = [];
   const fakeConsole = { log: (...args: unknown[]) => logs.push(args.map(format).join(' ')) };
   const fakeRequire = (name: string) => {
-    if (!(name in modules)) throw new Error(`README example imports ${name}, which the harness does not provide`);
+    if (!(name in modules))
+      throw new Error(`README example imports ${name}, which the harness does not provide`);
     return modules[name];
   };
   const exports = {};
@@ -75,7 +76,9 @@ describe('README examples', () => {
 
   it('exist, and most state what they log', () => {
     expect(examples.length).toBeGreaterThan(5);
-    expect(examples.filter((e) => expectedLogs(e.code).length > 0).length).toBeGreaterThan(examples.length / 2);
+    expect(examples.filter((e) => expectedLogs(e.code).length > 0).length).toBeGreaterThan(
+      examples.length / 2,
+    );
   });
 
   for (const example of examples) {
@@ -87,7 +90,7 @@ describe('README examples', () => {
   }
 
   it('the harness compares logs (it can fail)', async () => {
-    const logs = await run({ line: 0, code: "console.log(1 + 1); // logs: 3\n", wait: 0, skip: false });
-    expect(logs).not.toEqual(expectedLogs("console.log(1 + 1); // logs: 3\n"));
+    const logs = await run({ line: 0, code: 'console.log(1 + 1); // logs: 3\n', wait: 0, skip: false });
+    expect(logs).not.toEqual(expectedLogs('console.log(1 + 1); // logs: 3\n'));
   });
 });

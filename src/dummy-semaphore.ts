@@ -33,6 +33,8 @@ const NAME = 'DummySemaphore';
  */
 export class DummySemaphore extends Observable<number> {
   /**
+   * Creates a semaphore that never blocks.
+   *
    * @param _value Accepted and ignored, for compatibility with `Semaphore`.
    */
   constructor(_value?: number | null) {

@@ -25,6 +25,7 @@
  * ```
  */
 export class PermitTimeoutError extends Error {
+  /** Always `'PermitTimeoutError'`. */
   override readonly name = 'PermitTimeoutError';
   /** The name of the primitive waited on (`Semaphore`, `BoundedSemaphore`, `RLock`, ...). */
   readonly primitive: string;
@@ -33,6 +34,8 @@ export class PermitTimeoutError extends Error {
   /** How many permits it asked for. */
   readonly permits: number;
 
+  /** Made by the operators; `info` gives the fields. */
+  /** Made by the library when the condition occurs; `info` gives the fields. */
   constructor(info: { primitive: string; timeout: number; permits: number }) {
     super(
       `${info.primitive}: no permit within ${info.timeout} ms ` +
@@ -60,6 +63,7 @@ export class PermitTimeoutError extends Error {
  * ```
  */
 export class PermitRejectedError extends Error {
+  /** Always `'PermitRejectedError'`. */
   override readonly name = 'PermitRejectedError';
   /** The name of the primitive that refused. */
   readonly primitive: string;
@@ -70,6 +74,8 @@ export class PermitRejectedError extends Error {
   /** The `maxWaiting` limit that was reached. */
   readonly maxWaiting: number;
 
+  /** Made by `boundedPermit`; `info` gives the fields. */
+  /** Made by the library when the condition occurs; `info` gives the fields. */
   constructor(info: { primitive: string; permits: number; waiting: number; maxWaiting: number }) {
     super(
       `${info.primitive}: rejected a request for ${info.permits} ` +
@@ -99,6 +105,7 @@ export class PermitRejectedError extends Error {
  * ```
  */
 export class OverReleaseError extends Error {
+  /** Always `'OverReleaseError'`. */
   override readonly name = 'OverReleaseError';
   /** The name of the primitive. */
   readonly primitive: string;
@@ -109,6 +116,8 @@ export class OverReleaseError extends Error {
   /** The permits the refused release tried to give back. */
   readonly permits: number;
 
+  /** Made by `BoundedSemaphore.release`; `info` gives the fields. */
+  /** Made by the library when the condition occurs; `info` gives the fields. */
   constructor(info: { primitive: string; bound: number; value: number; permits: number }) {
     super(
       `${info.primitive}: releasing ${info.permits} would raise the value from ${info.value} ` +
@@ -138,6 +147,7 @@ export class OverReleaseError extends Error {
  * ```
  */
 export class LockOwnershipError extends Error {
+  /** Always `'LockOwnershipError'`. */
   override readonly name = 'LockOwnershipError';
   /** The name of the primitive. */
   readonly primitive: string;
@@ -146,6 +156,8 @@ export class LockOwnershipError extends Error {
   /** The owner holding the lock at that moment, or `null` when it was free. */
   readonly owner: object | null;
 
+  /** Made by `RLock.release`; `info` gives the fields. */
+  /** Made by the library when the condition occurs; `info` gives the fields. */
   constructor(info: { primitive: string; caller: object; owner: object | null }) {
     super(
       info.owner === null

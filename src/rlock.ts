@@ -2,17 +2,12 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
 import { reportUnhandledError } from './internal/report-error.js';
-import {
-  checkBoolean,
-  checkOptions,
-  checkOwner,
-  checkScheduler,
-  checkTimeout,
-} from './internal/validate.js';
+import { checkBoolean, checkOptions, checkOwner, checkScheduler, checkTimeout } from './internal/validate.js';
 import type { AcquireOptions, PrimitiveOptions } from './types.js';
 
 const NAME = 'RLock';
-const targets = new WeakMap<RLock, LockTarget>();
+// See src/internal/gate-target.ts for why a registered symbol rather than a WeakMap.
+const LOCK_TARGET = Symbol.for('rxjs-permits.lockTarget');
 
 /** What `reentrant` needs of an RLock. @internal */
 export interface LockTarget {
@@ -22,7 +17,10 @@ export interface LockTarget {
 
 /** The engine of `lock` and its scheduler, or a TypeError naming the call when it is not an RLock. @internal */
 export function lockTargetOf(where: string, lock: unknown): LockTarget {
-  const target = typeof lock === 'object' && lock !== null ? targets.get(lock as RLock) : undefined;
+  const target =
+    typeof lock === 'object' && lock !== null
+      ? ((lock as Record<symbol, LockTarget | undefined>)[LOCK_TARGET] ?? undefined)
+      : undefined;
   if (target === undefined) throw new TypeError(`${where}: lock must be an RLock`);
   return target;
 }
@@ -56,9 +54,17 @@ export class RLock extends Observable<number> {
   private readonly core: LockCore;
   private readonly scheduler: SchedulerLike | undefined;
 
-  /** @param options `scheduler`: the default scheduler for this lock's timeouts. */
+  /**
+   * Creates a free lock.
+   *
+   * @param options `scheduler`: the default scheduler for this lock's timeouts.
+   */
   constructor(options?: PrimitiveOptions) {
-    const scheduler = checkScheduler(NAME, 'options.scheduler', checkOptions<PrimitiveOptions>(NAME, options).scheduler);
+    const scheduler = checkScheduler(
+      NAME,
+      'options.scheduler',
+      checkOptions<PrimitiveOptions>(NAME, options).scheduler,
+    );
     const core = new LockCore(NAME, reportUnhandledError);
     super((subscriber) => {
       const watch = core.watchers.watchValue(subscriber, core.value);
@@ -66,7 +72,7 @@ export class RLock extends Observable<number> {
     });
     this.core = core;
     this.scheduler = scheduler;
-    targets.set(this, { core, scheduler });
+    Object.defineProperty(this, LOCK_TARGET, { value: { core, scheduler } });
   }
 
   /** The owner holding the lock, or `null` when it is free. */

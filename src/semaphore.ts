@@ -38,7 +38,7 @@ import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
  * const semaphore = new Semaphore(2);
  * semaphore.subscribe((value) => console.log('free:', value)); // free: 2
  * semaphore.tryAcquire();                                       // free: 1
- * semaphore.acquire().subscribe((granted) => console.log(granted)); // free: 0, then true
+ * semaphore.acquire().subscribe((granted) => console.log(granted)); // true, then free: 0
  * semaphore.release(2);                                         // free: 2
  * ```
  *
@@ -59,6 +59,8 @@ export class Semaphore extends Observable<number> {
   private rawlinks: Map<(semaphore: this) => void, ReadyWatch> | null = null;
 
   /**
+   * Creates a semaphore with `value` permits.
+   *
    * @param value The initial number of permits: an integer >= 0 (0 starts locked).
    * @param options `scheduler`: the default scheduler for this semaphore's timeouts.
    */
@@ -66,7 +68,11 @@ export class Semaphore extends Observable<number> {
     const kind = new.target as unknown as typeof Semaphore;
     const name = kind.primitiveName;
     const initial = checkCount(name, 'value', value);
-    const scheduler = checkScheduler(name, 'options.scheduler', checkOptions<PrimitiveOptions>(name, options).scheduler);
+    const scheduler = checkScheduler(
+      name,
+      'options.scheduler',
+      checkOptions<PrimitiveOptions>(name, options).scheduler,
+    );
     const core = new SemaphoreCore(initial, kind.bounded ? initial : Infinity, name, reportUnhandledError);
     super((subscriber) => {
       const watch = core.watchers.watchValue(subscriber, core.value);

@@ -10,16 +10,21 @@ export interface GateTarget {
   readonly scheduler: SchedulerLike | undefined;
 }
 
-// A WeakMap rather than a public property keeps the engine out of the public type surface.
-const targets = new WeakMap<object, GateTarget>();
+// A non-enumerable property under a registered symbol keeps the engine out of the public type
+// surface, and still works when an app loads both the ESM and the CommonJS build (a WeakMap per
+// build would not recognise the other build's semaphores).
+const GATE_TARGET = Symbol.for('rxjs-permits.gateTarget');
 
 export function registerGateTarget(primitive: object, target: GateTarget): void {
-  targets.set(primitive, target);
+  Object.defineProperty(primitive, GATE_TARGET, { value: target });
 }
 
 /** The target behind `primitive`, or a TypeError naming the call when it is not one of ours. */
 export function gateTargetOf(where: string, argument: string, primitive: unknown): GateTarget {
-  const target = typeof primitive === 'object' && primitive !== null ? targets.get(primitive) : undefined;
+  const target =
+    typeof primitive === 'object' && primitive !== null
+      ? ((primitive as Record<symbol, GateTarget | undefined>)[GATE_TARGET] ?? undefined)
+      : undefined;
   if (target === undefined) {
     throw new TypeError(`${where}: ${argument} must be a Semaphore, BoundedSemaphore or DummySemaphore`);
   }

@@ -20,7 +20,10 @@ const MAX_CHAIN = 10_000;
  * Walks from `subscriber` down its `destination` chain and returns the first subscriber that
  * `matches`, or `null`.
  */
-export function findDownstream<S>(subscriber: Subscriber<unknown>, matches: (candidate: unknown) => candidate is S): S | null {
+export function findDownstream<S>(
+  subscriber: Subscriber<unknown>,
+  matches: (candidate: unknown) => candidate is S,
+): S | null {
   let current: unknown = subscriber;
   for (let depth = 0; depth < MAX_CHAIN && current !== null && typeof current === 'object'; depth++) {
     if (matches(current)) return current;

@@ -42,7 +42,9 @@ export function checkPermits(where: string, argument: string, value: unknown, ma
 export function checkTimeout(where: string, argument: string, value: unknown): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number') {
-    throw new TypeError(`${where}: ${argument} must be a number of milliseconds or null, got ${describe(value)}`);
+    throw new TypeError(
+      `${where}: ${argument} must be a number of milliseconds or null, got ${describe(value)}`,
+    );
   }
   if (Number.isNaN(value)) throw new RangeError(`${where}: ${argument} must not be NaN`);
   return value === Infinity ? null : value;
@@ -67,14 +69,22 @@ export function checkBoolean(where: string, argument: string, value: unknown): b
   return value;
 }
 
-export function checkFunction<F extends Function>(where: string, argument: string, value: unknown): F {
+export function checkFunction<F extends (...args: never[]) => unknown>(
+  where: string,
+  argument: string,
+  value: unknown,
+): F {
   if (typeof value !== 'function') {
     throw new TypeError(`${where}: ${argument} must be a function, got ${describe(value)}`);
   }
   return value as F;
 }
 
-export function checkOptionalFunction<F extends Function>(where: string, argument: string, value: unknown): F | undefined {
+export function checkOptionalFunction<F extends (...args: never[]) => unknown>(
+  where: string,
+  argument: string,
+  value: unknown,
+): F | undefined {
   return value === undefined ? undefined : checkFunction<F>(where, argument, value);
 }
 
@@ -87,7 +97,11 @@ export function checkOwner(where: string, argument: string, value: unknown): obj
 
 export function checkScheduler(where: string, argument: string, value: unknown): SchedulerLike | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || typeof (value as SchedulerLike).schedule !== 'function') {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as SchedulerLike).schedule !== 'function'
+  ) {
     throw new TypeError(`${where}: ${argument} must be an RxJS scheduler, got ${describe(value)}`);
   }
   return value as SchedulerLike;

@@ -56,11 +56,18 @@ export function gateConfig<T>(
 ): { target: GateTarget; config: GateConfig<T> } {
   const target = gateTargetOf(where, 'semaphore', semaphore);
   const opts = checkOptions<BoundedPermitOptions<T>>(where, options);
-  const permits = checkPermits(where, 'options.permits', opts.permits ?? 1, target.source?.maxPermits ?? Infinity);
+  const permits = checkPermits(
+    where,
+    'options.permits',
+    opts.permits ?? 1,
+    target.source?.maxPermits ?? Infinity,
+  );
   const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
   const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? target.scheduler;
   const fallback = checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with);
   const maxWaiting =
-    opts.maxWaiting === undefined ? defaultMaxWaiting : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
+    opts.maxWaiting === undefined
+      ? defaultMaxWaiting
+      : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
   return { target, config: { permits, timeout, scheduler, fallback, maxWaiting } };
 }

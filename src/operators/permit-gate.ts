@@ -26,7 +26,11 @@ export interface GateConfig<T> {
 }
 
 /** Makes the subscriber that will hold the permits once they are granted. */
-export type HolderFactory<T> = (downstream: Subscriber<T>, source: PermitSource, permits: number) => Subscriber<T>;
+export type HolderFactory<T> = (
+  downstream: Subscriber<T>,
+  source: PermitSource,
+  permits: number,
+) => Subscriber<T>;
 
 const plainHolder = <T>(downstream: Subscriber<T>, source: PermitSource, permits: number): Subscriber<T> =>
   new PermitHolder(downstream, source, permits);
