@@ -5,11 +5,7 @@
 const path = require('path');
 const fs = require('fs');
 
-require('ts-node').register({
-  transpileOnly: true,
-  experimentalResolver: true,
-  compilerOptions: { module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' },
-});
+require('./register-ts');
 
 const Jasmine = require('jasmine');
 
