@@ -1,0 +1,60 @@
+import { Observable } from 'rxjs';
+import { DummySemaphore } from '../src/index.js';
+import {
+  adaptDummySemaphore,
+  describeNeverBlocksConformance,
+  record,
+} from './conformance/semaphore-conformance.js';
+
+describeNeverBlocksConformance('DummySemaphore', () => adaptDummySemaphore(new DummySemaphore()));
+
+describe('DummySemaphore', () => {
+  it('is an Observable of Infinity', () => {
+    const semaphore = new DummySemaphore();
+    expect(semaphore instanceof Observable).toBe(true);
+    expect(record(semaphore).events).toEqual([Infinity]);
+  });
+
+  for (const value of [0, 1, 5, undefined]) {
+    it(`accepts and ignores a constructor value of ${value}`, () => {
+      const semaphore = new DummySemaphore(value);
+      expect([semaphore.value, semaphore.locked(), semaphore.ready(), semaphore.waiting]).toEqual([
+        Infinity,
+        false,
+        true,
+        0,
+      ]);
+      expect(record(semaphore.acquire()).events).toEqual([true, 'complete']);
+      expect(record(semaphore.acquire()).events).toEqual([true, 'complete']);
+    });
+  }
+
+  it('release returns Infinity, the unchanged value', () => {
+    const semaphore = new DummySemaphore();
+    expect(semaphore.release()).toBe(Infinity);
+    expect(semaphore.release(3)).toBe(Infinity);
+  });
+
+  it('acquire emits true synchronously, and unsubscribing after it changes nothing', () => {
+    const semaphore = new DummySemaphore();
+    const { events, subscription } = record(semaphore.acquire());
+    expect(events).toEqual([true, 'complete']);
+    subscription.unsubscribe();
+    expect(semaphore.value).toBe(Infinity);
+  });
+
+  it('wait emits Infinity synchronously and completes', () => {
+    expect(record(new DummySemaphore().wait()).events).toEqual([Infinity, 'complete']);
+  });
+
+  it('rawlink does not call the callback and unlink does nothing', () => {
+    const semaphore = new DummySemaphore();
+    const calls: unknown[] = [];
+    const callback = (linked: DummySemaphore) => calls.push(linked);
+    semaphore.rawlink(callback);
+    semaphore.unlink(callback);
+    semaphore.rawlink(callback);
+    semaphore.release();
+    expect(calls).toEqual([]);
+  });
+});

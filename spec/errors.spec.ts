@@ -1,0 +1,236 @@
+import { NEVER, of } from 'rxjs';
+import {
+  BoundedSemaphore,
+  LockOwnershipError,
+  OverReleaseError,
+  PermitRejectedError,
+  PermitTimeoutError,
+  RLock,
+  Semaphore,
+  boundedPermit,
+  withPermit,
+} from '../src/index.js';
+import { testScheduler } from './conformance/semaphore-conformance.js';
+
+// SPEC §1: errors are exported classes, `instanceof`-able, with `name` set and a message that names
+// the primitive and the numbers involved.
+
+const errorClasses = [PermitTimeoutError, PermitRejectedError, OverReleaseError, LockOwnershipError];
+
+/** The error a call throws, or `undefined`. */
+function thrownBy(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** The error an Observable errors with synchronously, or `undefined`. */
+function errorOf(source: { subscribe(observer: { error(error: unknown): void }): unknown }): unknown {
+  let caught: unknown;
+  source.subscribe({ error: (error) => (caught = error) });
+  return caught;
+}
+
+function expectErrorClass(error: unknown, kind: new (...args: never[]) => Error, name: string): void {
+  expect(error instanceof Error).toBe(true);
+  expect(error instanceof kind).toBe(true);
+  expect(errorClasses.filter((other) => error instanceof other)).toEqual([
+    kind as (typeof errorClasses)[number],
+  ]);
+  expect((error as Error).name).toBe(name);
+  expect(String(error)).toBe(`${name}: ${(error as Error).message}`);
+  expect(typeof (error as Error).stack).toBe('string');
+}
+
+describe('errors', () => {
+  describe('PermitTimeoutError', () => {
+    const make = () => new PermitTimeoutError({ primitive: 'BoundedSemaphore', timeout: 250, permits: 3 });
+
+    it('is an Error of its own class, named PermitTimeoutError', () => {
+      expectErrorClass(make(), PermitTimeoutError, 'PermitTimeoutError');
+    });
+
+    it('carries the primitive, the timeout and the permits', () => {
+      const error = make();
+      expect([error.primitive, error.timeout, error.permits]).toEqual(['BoundedSemaphore', 250, 3]);
+    });
+
+    it('names the primitive, the timeout and the permits in its message', () => {
+      const { message } = make();
+      expect(message).toMatch(/BoundedSemaphore/);
+      expect(message).toMatch(/\b250 ms\b/);
+      expect(message).toMatch(/\b3 permits\b/);
+    });
+
+    it('says "1 permit" in the singular', () => {
+      const { message } = new PermitTimeoutError({ primitive: 'Semaphore', timeout: 5, permits: 1 });
+      expect(message).toMatch(/\b1 permit\b(?!s)/);
+    });
+
+    it('is what withPermit errors with when its timeout passes', () => {
+      testScheduler().run(({ expectObservable }) => {
+        const semaphore = new Semaphore(0);
+        expectObservable(NEVER.pipe(withPermit(semaphore, { timeout: 5, permits: 2 }))).toBe(
+          '5ms #',
+          undefined,
+          new PermitTimeoutError({ primitive: 'Semaphore', timeout: 5, permits: 2 }),
+        );
+      });
+      let caught: unknown;
+      testScheduler().run(({ flush }) => {
+        NEVER.pipe(withPermit(new Semaphore(0), { timeout: 5, permits: 2 })).subscribe({
+          error: (error) => (caught = error),
+        });
+        flush();
+      });
+      expectErrorClass(caught, PermitTimeoutError, 'PermitTimeoutError');
+      const error = caught as PermitTimeoutError;
+      expect([error.primitive, error.timeout, error.permits]).toEqual(['Semaphore', 5, 2]);
+    });
+  });
+
+  describe('PermitRejectedError', () => {
+    const make = () =>
+      new PermitRejectedError({ primitive: 'Semaphore', permits: 2, waiting: 7, maxWaiting: 5 });
+
+    it('is an Error of its own class, named PermitRejectedError', () => {
+      expectErrorClass(make(), PermitRejectedError, 'PermitRejectedError');
+    });
+
+    it('carries the primitive, the permits, the waiting count and the limit', () => {
+      const error = make();
+      expect([error.primitive, error.permits, error.waiting, error.maxWaiting]).toEqual([
+        'Semaphore',
+        2,
+        7,
+        5,
+      ]);
+    });
+
+    it('names the primitive and every number in its message', () => {
+      const { message } = make();
+      expect(message).toMatch(/Semaphore/);
+      expect(message).toMatch(/\b2 permits\b/);
+      expect(message).toMatch(/\b7\b/);
+      expect(message).toMatch(/maxWaiting 5\b/);
+    });
+
+    it('is what boundedPermit errors with when no permit is free and the queue is full', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire();
+      const error = errorOf(of('work').pipe(boundedPermit(semaphore)));
+      expectErrorClass(error, PermitRejectedError, 'PermitRejectedError');
+      const rejected = error as PermitRejectedError;
+      expect([rejected.primitive, rejected.permits, rejected.waiting, rejected.maxWaiting]).toEqual([
+        'Semaphore',
+        1,
+        0,
+        0,
+      ]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+    });
+  });
+
+  describe('OverReleaseError', () => {
+    const make = () =>
+      new OverReleaseError({ primitive: 'BoundedSemaphore', bound: 4, value: 3, permits: 2 });
+
+    it('is an Error of its own class, named OverReleaseError', () => {
+      expectErrorClass(make(), OverReleaseError, 'OverReleaseError');
+    });
+
+    it('carries the primitive, the bound, the value and the permits', () => {
+      const error = make();
+      expect([error.primitive, error.bound, error.value, error.permits]).toEqual([
+        'BoundedSemaphore',
+        4,
+        3,
+        2,
+      ]);
+    });
+
+    it('names the primitive, the permits, the value before and after, and the bound in its message', () => {
+      const { message } = make();
+      expect(message).toMatch(/BoundedSemaphore/);
+      expect(message).toMatch(/releasing 2\b/);
+      expect(message).toMatch(/from 3 to 5\b/);
+      expect(message).toMatch(/bound of 4\b/);
+    });
+
+    it('is what a BoundedSemaphore throws when released above its bound', () => {
+      const semaphore = new BoundedSemaphore(4);
+      semaphore.tryAcquire();
+      const error = thrownBy(() => semaphore.release(2));
+      expectErrorClass(error, OverReleaseError, 'OverReleaseError');
+      const overRelease = error as OverReleaseError;
+      expect([overRelease.primitive, overRelease.bound, overRelease.value, overRelease.permits]).toEqual([
+        'BoundedSemaphore',
+        4,
+        3,
+        2,
+      ]);
+    });
+  });
+
+  describe('LockOwnershipError', () => {
+    it('is an Error of its own class, named LockOwnershipError', () => {
+      expectErrorClass(
+        new LockOwnershipError({ primitive: 'RLock', caller: {}, owner: null }),
+        LockOwnershipError,
+        'LockOwnershipError',
+      );
+    });
+
+    it('carries the primitive, the caller and the owner', () => {
+      const caller = { name: 'caller' };
+      const owner = { name: 'owner' };
+      const error = new LockOwnershipError({ primitive: 'RLock', caller, owner });
+      expect(error.primitive).toBe('RLock');
+      expect(error.caller).toBe(caller);
+      expect(error.owner).toBe(owner);
+    });
+
+    it('names the primitive and both owners when the lock is held by another', () => {
+      const { message } = new LockOwnershipError({
+        primitive: 'RLock',
+        caller: { name: 'worker 2' },
+        owner: { name: 'worker 1' },
+      });
+      expect(message).toMatch(/RLock/);
+      expect(message).toMatch(/"worker 2"/);
+      expect(message).toMatch(/held by owner "worker 1"/);
+    });
+
+    it('says when the lock was not held at all', () => {
+      const { message } = new LockOwnershipError({
+        primitive: 'RLock',
+        caller: { name: 'worker 2' },
+        owner: null,
+      });
+      expect(message).toMatch(/RLock/);
+      expect(message).toMatch(/"worker 2"/);
+      expect(message).toMatch(/not held/);
+    });
+
+    it('names an owner without a name by its class', () => {
+      class Worker {}
+      const { message } = new LockOwnershipError({ primitive: 'RLock', caller: new Worker(), owner: {} });
+      expect(message).toMatch(/class Worker/);
+    });
+
+    it('is what an RLock throws when released by an owner that does not hold it', () => {
+      const lock = new RLock();
+      const holder = { name: 'holder' };
+      const intruder = { name: 'intruder' };
+      lock.tryAcquire(holder);
+      const error = thrownBy(() => lock.release(intruder));
+      expectErrorClass(error, LockOwnershipError, 'LockOwnershipError');
+      const ownership = error as LockOwnershipError;
+      expect([ownership.primitive, ownership.caller, ownership.owner]).toEqual(['RLock', intruder, holder]);
+      expect([lock.owner, lock.count]).toEqual([holder, 1]);
+    });
+  });
+});

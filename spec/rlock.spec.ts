@@ -1,0 +1,644 @@
+import { NEVER, config, delay, of, type Subscription } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { LockOwnershipError, RLock, Semaphore, reentrant } from '../src/index.js';
+
+// RLock's API and bad input (SPEC §1, rules 6, 9, 12, 15, 17). Timing of the `reentrant` operator
+// is in marble-tests/reentrant.marble.spec.ts.
+
+/** Every value the lock's permit observable emits, from subscription on. */
+function watchValues(lock: RLock): { values: number[]; subscription: Subscription } {
+  const values: number[] = [];
+  const subscription = lock.subscribe((value) => values.push(value));
+  return { values, subscription };
+}
+
+/** The observable state of a lock, for "changes nothing" checks. */
+function stateOf(lock: RLock) {
+  return { owner: lock.owner, count: lock.count, waiting: lock.waiting, locked: lock.locked() };
+}
+
+/** Subscribes to `lock.acquire(owner, options)` and logs `label:true|false` and `label:|`. */
+function request(
+  lock: RLock,
+  owner: object,
+  label: string,
+  log: string[],
+  options?: Parameters<RLock['acquire']>[1],
+): Subscription {
+  return lock.acquire(owner, options).subscribe({
+    next: (granted) => log.push(`${label}:${granted}`),
+    complete: () => log.push(`${label}:|`),
+  });
+}
+
+/** Calls `fn` and returns what it threw (failing the spec if it returned). */
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  fail('expected the call to throw');
+  return undefined;
+}
+
+const alice = { name: 'alice' };
+const bob = { name: 'bob' };
+const carol = { name: 'carol' };
+
+describe('RLock', () => {
+  describe('state', () => {
+    it('starts free: no owner, count 0, nobody waiting, not locked', () => {
+      const lock = new RLock();
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+      expect(lock.isOwnedBy(alice)).toBe(false);
+    });
+
+    it('tryAcquire takes a free lock for its owner', () => {
+      const lock = new RLock();
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+      expect(lock.isOwnedBy(alice)).toBe(true);
+      expect(lock.isOwnedBy(bob)).toBe(false);
+      expect(lock.isOwnedBy({ name: 'alice' })).toBe(false); // identity, not equality
+    });
+
+    it('the owner re-enters: count grows, and it must release as often as it acquired', () => {
+      const lock = new RLock();
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(lock.count).toBe(3);
+      lock.release(alice);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 2, waiting: 0, locked: true });
+      lock.release(alice);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+      lock.release(alice);
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+      expect(() => lock.release(alice)).toThrowError(LockOwnershipError);
+    });
+
+    it('tryAcquire by another owner fails while the lock is held, and changes nothing', () => {
+      const lock = new RLock();
+      lock.tryAcquire(alice);
+      expect(lock.tryAcquire(bob)).toBe(false);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+    });
+
+    it('tryAcquire does not overtake a waiting owner, but the owner itself still re-enters', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      expect(lock.tryAcquire(carol)).toBe(false);
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 2, waiting: 1, locked: true });
+      lock.release(alice);
+      lock.release(alice);
+      expect(log).toEqual(['bob:true', 'bob:|']);
+      expect(lock.owner).toBe(bob);
+    });
+  });
+
+  describe('release by a non-owner', () => {
+    it('throws LockOwnershipError naming the caller and the owner, and changes nothing', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      lock.tryAcquire(alice);
+      request(lock, carol, 'carol', log);
+      const { values } = watchValues(lock);
+      const before = stateOf(lock);
+
+      const error = thrownBy(() => lock.release(bob));
+
+      expect(error).toBeInstanceOf(LockOwnershipError);
+      expect(error).toBeInstanceOf(Error);
+      const ownership = error as LockOwnershipError;
+      expect(ownership.name).toBe('LockOwnershipError');
+      expect(ownership.message).toContain('RLock');
+      expect(ownership.message).toContain('bob');
+      expect(ownership.message).toContain('alice');
+      expect(ownership.caller).toBe(bob);
+      expect(ownership.owner).toBe(alice);
+      expect(stateOf(lock)).toEqual(before);
+      expect(before).toEqual({ owner: alice, count: 2, waiting: 1, locked: true });
+      expect(values).toEqual([0]);
+      expect(log).toEqual([]);
+    });
+
+    it('throws LockOwnershipError while the lock is free, and changes nothing', () => {
+      const lock = new RLock();
+      const { values } = watchValues(lock);
+
+      const error = thrownBy(() => lock.release(bob)) as LockOwnershipError;
+
+      expect(error).toBeInstanceOf(LockOwnershipError);
+      expect(error.name).toBe('LockOwnershipError');
+      expect(error.message).toContain('RLock');
+      expect(error.message).toContain('bob');
+      expect(error.message).toContain('not held');
+      expect(error.caller).toBe(bob);
+      expect(error.owner).toBeNull();
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+      expect(values).toEqual([1]);
+      expect(lock.tryAcquire(alice)).toBe(true); // still usable
+      expect(lock.count).toBe(1);
+    });
+
+    it('names an owner inferred by reentrant() as "stream owner #N"', () => {
+      const lock = new RLock();
+      const subscription = NEVER.pipe(reentrant(lock)).subscribe();
+      const owner = lock.owner as { name?: unknown } | null;
+      expect(owner).not.toBeNull();
+      expect(owner!.name).toMatch(/^stream owner #\d+$/);
+
+      const error = thrownBy(() => lock.release({ name: 'intruder' })) as LockOwnershipError;
+
+      expect(error).toBeInstanceOf(LockOwnershipError);
+      expect(error.message).toContain(owner!.name as string);
+      expect(error.message).toContain('intruder');
+      expect(lock.owner).toBe(owner as object);
+      expect(lock.count).toBe(1);
+      subscription.unsubscribe();
+      expect(lock.locked()).toBe(false);
+    });
+
+    it('gives each inferred owner its own number', () => {
+      const lock = new RLock();
+      const first = NEVER.pipe(reentrant(lock)).subscribe();
+      const firstOwner = lock.owner as { name: string };
+      first.unsubscribe();
+      const second = NEVER.pipe(reentrant(lock)).subscribe();
+      const secondOwner = lock.owner as { name: string };
+      second.unsubscribe();
+      expect(secondOwner).not.toBe(firstOwner);
+      expect(secondOwner.name).toMatch(/^stream owner #\d+$/);
+      expect(secondOwner.name).not.toBe(firstOwner.name);
+    });
+
+    it('a stranger cannot release the lock out from under a waiting owner', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      expect(() => lock.release(carol)).toThrowError(LockOwnershipError);
+      expect(() => lock.release(bob)).toThrowError(LockOwnershipError); // waiting is not owning
+      expect(log).toEqual([]);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 1, locked: true });
+    });
+  });
+
+  describe('waiting owners', () => {
+    it('are served first come, first served', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      request(lock, carol, 'carol', log);
+      const dave = { name: 'dave' };
+      request(lock, dave, 'dave', log);
+      expect(lock.waiting).toBe(3);
+
+      lock.release(alice);
+      expect(log).toEqual(['bob:true', 'bob:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 2, locked: true });
+      lock.release(bob);
+      expect(log).toEqual(['bob:true', 'bob:|', 'carol:true', 'carol:|']);
+      expect(lock.owner).toBe(carol);
+      lock.release(carol);
+      expect(log.slice(4)).toEqual(['dave:true', 'dave:|']);
+      expect(stateOf(lock)).toEqual({ owner: dave, count: 1, waiting: 0, locked: true });
+      lock.release(dave);
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+    });
+
+    it('get all of their queued requests granted together when their turn comes', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob1', log);
+      request(lock, carol, 'carol', log);
+      request(lock, bob, 'bob2', log); // joins bob's place in the queue, ahead of carol
+      expect(lock.waiting).toBe(3);
+
+      lock.release(alice);
+      expect(log).toEqual(['bob1:true', 'bob1:|', 'bob2:true', 'bob2:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 2, waiting: 1, locked: true });
+
+      lock.release(bob);
+      expect(lock.owner).toBe(bob);
+      lock.release(bob);
+      expect(log.slice(4)).toEqual(['carol:true', 'carol:|']);
+      expect(stateOf(lock)).toEqual({ owner: carol, count: 1, waiting: 0, locked: true });
+    });
+
+    it('lose their place once every request of theirs is withdrawn', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const bob1 = request(lock, bob, 'bob1', log);
+      request(lock, carol, 'carol', log);
+      const bob2 = request(lock, bob, 'bob2', log);
+      bob1.unsubscribe();
+      expect(lock.waiting).toBe(2);
+      bob2.unsubscribe();
+      expect(lock.waiting).toBe(1);
+      request(lock, bob, 'bob3', log); // queued again: now behind carol
+
+      lock.release(alice);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      lock.release(carol);
+      expect(log).toEqual(['carol:true', 'carol:|', 'bob3:true', 'bob3:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+    });
+
+    it('are skipped when their only request was withdrawn', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const withdrawn = request(lock, bob, 'bob', log);
+      request(lock, carol, 'carol', log);
+      withdrawn.unsubscribe();
+      expect(lock.waiting).toBe(1);
+      lock.release(alice);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      expect(lock.owner).toBe(carol);
+    });
+  });
+
+  describe('acquire()', () => {
+    it('emits true synchronously and completes when the lock is free', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      request(lock, alice, 'alice', log);
+      expect(log).toEqual(['alice:true', 'alice:|']);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+    });
+
+    it('is cold: nothing is requested until it is subscribed, and each subscription is one request', () => {
+      const lock = new RLock();
+      const acquire = lock.acquire(alice);
+      expect(lock.locked()).toBe(false);
+      acquire.subscribe();
+      acquire.subscribe();
+      expect(lock.count).toBe(2);
+    });
+
+    it('re-enters at once for the owner, even while other owners wait', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      request(lock, alice, 'alice', log);
+      expect(log).toEqual(['alice:true', 'alice:|']);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 2, waiting: 1, locked: true });
+    });
+
+    it('waits while another owner holds the lock, and emits true when it is handed over', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      expect(log).toEqual([]);
+      expect(lock.waiting).toBe(1);
+      lock.release(alice);
+      expect(log).toEqual(['bob:true', 'bob:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+    });
+
+    it('with blocking: false emits false at once for another owner, and changes nothing', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log, { blocking: false });
+      expect(log).toEqual(['bob:false', 'bob:|']);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+    });
+
+    it('with blocking: false emits true for the owner (re-entry) and for a free lock', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      request(lock, alice, 'first', log, { blocking: false });
+      request(lock, alice, 'again', log, { blocking: false, timeout: 5 });
+      expect(log).toEqual(['first:true', 'first:|', 'again:true', 'again:|']);
+      expect(lock.count).toBe(2);
+    });
+
+    it('with timeout <= 0 does not wait', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'zero', log, { timeout: 0 });
+      request(lock, bob, 'negative', log, { timeout: -1 });
+      expect(log).toEqual(['zero:false', 'zero:|', 'negative:false', 'negative:|']);
+      expect(lock.waiting).toBe(0);
+    });
+
+    it('with a timeout emits false and completes at the deadline, withdrawing the request', () => {
+      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      testScheduler.run(({ expectObservable }) => {
+        const lock = new RLock();
+        lock.tryAcquire(alice);
+        expectObservable(lock.acquire(bob, { timeout: 4 })).toBe('----(f|)', { f: false });
+        testScheduler.schedule(() => {
+          expect(lock.waiting).toBe(0);
+          lock.release(alice); // after the deadline: nobody is waiting any more
+          expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+        }, 6);
+      });
+    });
+
+    it('with a timeout emits true when granted before the deadline, and the timer is cancelled', () => {
+      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      testScheduler.run(({ expectObservable }) => {
+        const lock = new RLock();
+        lock.tryAcquire(alice);
+        testScheduler.schedule(() => lock.release(alice), 2);
+        expectObservable(lock.acquire(bob, { timeout: 4 })).toBe('--(t|)', { t: true });
+        testScheduler.schedule(() => {
+          // The deadline's action (due at frame 4) was removed from the scheduler on the grant.
+          expect(testScheduler.actions.map((action) => action.delay)).not.toContain(4);
+        }, 3);
+        testScheduler.schedule(() => {
+          expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+        }, 10);
+      });
+    });
+
+    it('runs its timeout on the scheduler given to the constructor', () => {
+      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const lock = new RLock({ scheduler: testScheduler });
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log, { timeout: 30 });
+      testScheduler.flush();
+      expect(testScheduler.now()).toBe(30);
+      expect(log).toEqual(['bob:false', 'bob:|']);
+      expect(lock.waiting).toBe(0);
+    });
+
+    it('unsubscribing a queued request withdraws it: it is never granted and consumes nothing', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const withdrawn = request(lock, bob, 'bob', log);
+      expect(lock.waiting).toBe(1);
+      withdrawn.unsubscribe();
+      expect(lock.waiting).toBe(0);
+      lock.release(alice);
+      expect(log).toEqual([]);
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+    });
+
+    it('unsubscribing after true does not release (the owner must release)', () => {
+      const lock = new RLock();
+      const subscription = lock.acquire(alice).subscribe();
+      subscription.unsubscribe();
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+      lock.release(alice);
+      expect(lock.locked()).toBe(false);
+    });
+  });
+
+  describe('as an Observable<number>', () => {
+    it('emits the current value on subscribe: 1 when free, 0 when held', () => {
+      const lock = new RLock();
+      expect(watchValues(lock).values).toEqual([1]);
+      lock.tryAcquire(alice);
+      expect(watchValues(lock).values).toEqual([0]);
+    });
+
+    it('emits 0 when taken and 1 when freed, and never completes', () => {
+      const lock = new RLock();
+      let completed = false;
+      const values: number[] = [];
+      lock.subscribe({ next: (value) => values.push(value), complete: () => (completed = true) });
+      lock.tryAcquire(alice);
+      lock.release(alice);
+      lock.acquire(bob).subscribe();
+      lock.release(bob);
+      expect(values).toEqual([1, 0, 1, 0, 1]);
+      expect(completed).toBe(false);
+    });
+
+    it('emits nothing on re-entry or on a release that leaves the owner holding it', () => {
+      const lock = new RLock();
+      lock.tryAcquire(alice);
+      const { values } = watchValues(lock);
+      lock.tryAcquire(alice);
+      lock.acquire(alice).subscribe();
+      lock.release(alice);
+      lock.release(alice);
+      expect(values).toEqual([0]);
+      lock.release(alice);
+      expect(values).toEqual([0, 1]);
+    });
+
+    it('emits nothing when the lock passes straight from one owner to a waiting owner', () => {
+      const lock = new RLock();
+      lock.tryAcquire(alice);
+      lock.acquire(bob).subscribe();
+      const { values } = watchValues(lock);
+      lock.release(alice);
+      expect(lock.owner).toBe(bob);
+      expect(values).toEqual([0]);
+      lock.release(bob);
+      expect(values).toEqual([0, 1]);
+    });
+
+    it('stops emitting to a subscriber that unsubscribed', () => {
+      const lock = new RLock();
+      const { values, subscription } = watchValues(lock);
+      subscription.unsubscribe();
+      lock.tryAcquire(alice);
+      expect(values).toEqual([1]);
+    });
+
+    it('shows every subscriber the true value when one of them takes the lock from its handler', () => {
+      const lock = new RLock();
+      const seenByFirst: number[] = [];
+      const seenBySecond: number[] = [];
+      lock.subscribe((value) => {
+        seenByFirst.push(value);
+        if (value === 1 && seenByFirst.length > 1) lock.tryAcquire(bob);
+      });
+      lock.subscribe((value) => seenBySecond.push(value));
+      lock.tryAcquire(alice);
+      lock.release(alice); // the first subscriber takes it back for bob at once
+      expect(lock.owner).toBe(bob);
+      expect(seenByFirst[seenByFirst.length - 1]).toBe(0);
+      expect(seenBySecond[seenBySecond.length - 1]).toBe(0);
+      expect(seenBySecond).toEqual([1, 0, 1, 0]);
+    });
+  });
+
+  describe('faults stay local', () => {
+    /** Runs `body`, collecting what is reported out of band (RxJS and the lock report on a later task). */
+    async function reportedBy(body: () => void): Promise<unknown[]> {
+      const reported: unknown[] = [];
+      const previous = config.onUnhandledError;
+      config.onUnhandledError = (error) => reported.push(error);
+      try {
+        body();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      } finally {
+        config.onUnhandledError = previous;
+      }
+      return reported;
+    }
+
+    it('a value observer that throws neither stops other observers nor corrupts the lock', async () => {
+      const lock = new RLock();
+      const boom = new Error('observer fault');
+      let values: number[] = [];
+      const reported = await reportedBy(() => {
+        lock.subscribe((value) => {
+          if (value === 0) throw boom;
+        });
+        values = watchValues(lock).values;
+        expect(lock.tryAcquire(alice)).toBe(true);
+        expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+        lock.release(alice);
+      });
+      expect(reported).toEqual([boom]);
+      expect(values).toEqual([1, 0, 1]);
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+    });
+
+    it('an acquire observer that throws on its grant still holds the lock, and the queue moves on', async () => {
+      const lock = new RLock();
+      const boom = new Error('grant handler fault');
+      const log: string[] = [];
+      const reported = await reportedBy(() => {
+        lock.tryAcquire(alice);
+        lock.acquire(bob).subscribe(() => {
+          throw boom;
+        });
+        request(lock, carol, 'carol', log);
+        lock.release(alice);
+      });
+      expect(reported).toEqual([boom]);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 1, locked: true });
+      lock.release(bob);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      expect(stateOf(lock)).toEqual({ owner: carol, count: 1, waiting: 0, locked: true });
+    });
+
+    it('a complete handler of a gated stream that throws leaves the lock with the next waiting owner', async () => {
+      const lock = new RLock();
+      const boom = new Error('complete handler fault');
+      const log: string[] = [];
+      const reported = await reportedBy(() => {
+        of('a')
+          .pipe(delay(0), reentrant(lock))
+          .subscribe({
+            complete: () => {
+              throw boom;
+            },
+          });
+        request(lock, carol, 'carol', log);
+      });
+      expect(reported).toEqual([boom]);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      expect(stateOf(lock)).toEqual({ owner: carol, count: 1, waiting: 0, locked: true });
+    });
+  });
+
+  describe('bad input', () => {
+    const notObjects: ReadonlyArray<readonly [string, unknown]> = [
+      ['null', null],
+      ['undefined', undefined],
+      ['a number', 1],
+      ['a string', 'x'],
+      ['a boolean', true],
+      ['a symbol', Symbol('owner')],
+    ];
+
+    for (const [label, owner] of notObjects) {
+      describe(`an owner that is ${label}`, () => {
+        it('makes acquire throw a TypeError synchronously, queueing nothing', () => {
+          const lock = new RLock();
+          lock.tryAcquire(alice);
+          expect(() => lock.acquire(owner as object)).toThrowError(TypeError);
+          expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+        });
+
+        it('makes tryAcquire throw a TypeError, taking nothing', () => {
+          const lock = new RLock();
+          expect(() => lock.tryAcquire(owner as object)).toThrowError(TypeError);
+          expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+        });
+
+        it('makes release throw a TypeError, releasing nothing', () => {
+          const lock = new RLock();
+          lock.tryAcquire(alice);
+          expect(() => lock.release(owner as object)).toThrowError(TypeError);
+          expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+        });
+
+        it('makes isOwnedBy throw a TypeError', () => {
+          const lock = new RLock();
+          expect(() => lock.isOwnedBy(owner as object)).toThrowError(TypeError);
+        });
+
+        if (owner !== undefined) {
+          // `owner: undefined` is an absent option: the owner is inferred.
+          it('makes reentrant throw a TypeError for options.owner when the operator is created', () => {
+            const lock = new RLock();
+            expect(() => reentrant(lock, { owner: owner as object })).toThrowError(TypeError);
+          });
+        }
+      });
+    }
+
+    it('reentrant with options.owner undefined infers the owner', () => {
+      const lock = new RLock();
+      const subscription = NEVER.pipe(reentrant(lock, { owner: undefined })).subscribe();
+      expect((lock.owner as { name: string }).name).toMatch(/^stream owner #\d+$/);
+      subscription.unsubscribe();
+    });
+
+    const notLocks: ReadonlyArray<readonly [string, () => unknown]> = [
+      ['a Semaphore', () => new Semaphore(1)],
+      ['a plain object', () => ({})],
+      ['an object shaped like an RLock', () => Object.create(RLock.prototype)],
+      ['null', () => null],
+      ['undefined', () => undefined],
+      ['a number', () => 1],
+    ];
+    for (const [label, make] of notLocks) {
+      it(`reentrant throws a TypeError when given ${label} instead of an RLock`, () => {
+        expect(() => reentrant(make() as RLock)).toThrowError(TypeError);
+      });
+    }
+
+    it('acquire throws a RangeError for a NaN timeout, queueing nothing', () => {
+      const lock = new RLock();
+      lock.tryAcquire(alice);
+      expect(() => lock.acquire(bob, { timeout: NaN })).toThrowError(RangeError);
+      expect(lock.waiting).toBe(0);
+    });
+
+    it('reentrant throws a RangeError for a NaN timeout when the operator is created', () => {
+      expect(() => reentrant(new RLock(), { timeout: NaN })).toThrowError(RangeError);
+    });
+
+    it('acquire throws a TypeError for options of the wrong type', () => {
+      const lock = new RLock();
+      expect(() => lock.acquire(alice, { blocking: 'no' as unknown as boolean })).toThrowError(TypeError);
+      expect(() => lock.acquire(alice, { timeout: '5' as unknown as number })).toThrowError(TypeError);
+      expect(() => lock.acquire(alice, { scheduler: {} as never })).toThrowError(TypeError);
+      expect(lock.locked()).toBe(false);
+    });
+
+    it('reentrant throws a TypeError for a `with` fallback that is not a function', () => {
+      expect(() => reentrant(new RLock(), { with: 'fallback' as never })).toThrowError(TypeError);
+    });
+
+    it('the constructor throws a TypeError for a scheduler that is not one', () => {
+      expect(() => new RLock({ scheduler: {} as never })).toThrowError(TypeError);
+    });
+  });
+});
