@@ -89,6 +89,21 @@ describe('README examples', () => {
     });
   }
 
+  it('names only npm scripts and the package that exist in its shell blocks', () => {
+    const root = path.resolve(__dirname, '..');
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const shell = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+    const scripts = [...shell.matchAll(/\bnpm (?:run (\S+)|(test))\b/g)].map((m) => m[1] ?? m[2]);
+    expect(scripts).toContain('test');
+    expect(scripts.filter((name) => !(name in pkg.scripts))).toEqual([]);
+    const installed = [...shell.matchAll(/\bnpm install ([^#\n]+)/g)].flatMap((m) =>
+      m[1].trim().split(/\s+/),
+    );
+    expect(installed).toContain(pkg.name);
+    expect(installed.filter((name) => name !== pkg.name && !(name in pkg.peerDependencies))).toEqual([]);
+  });
+
   it('the harness compares logs (it can fail)', async () => {
     const logs = await run({ line: 0, code: 'console.log(1 + 1); // logs: 3\n', wait: 0, skip: false });
     expect(logs).not.toEqual(expectedLogs('console.log(1 + 1); // logs: 3\n'));
