@@ -79,6 +79,8 @@ export function mergeMapWithPermit<T, R>(
 class PermitMerge<T, R> {
   /** Values whose request is queued, so that they can all be withdrawn. */
   readonly queued = new WaiterQueue<QueuedValue<T, R>>();
+  /** Inners running now (at most the semaphore's permits / `permits`): cut off on an error. */
+  readonly running = new Set<MergeInnerSubscriber<T, R>>();
   /** Values not finished yet: queued, or with a running inner. */
   active = 0;
   sourceDone = false;
@@ -118,9 +120,13 @@ class PermitMerge<T, R> {
     if (this.sourceDone && this.active === 0) this.downstream.complete();
   }
 
-  /** Errors the whole stream, withdrawing the queued values before the error is forwarded. */
+  /**
+   * Errors the whole stream. As `withPermit` does (SPEC rule 8), every permit is back before the
+   * error is forwarded: queued values are withdrawn and running inners cut off first.
+   */
   fail(error: unknown): void {
     this.unsubscribe();
+    for (const inner of this.running) inner.unsubscribe();
     this.downstream.error(error);
   }
 
@@ -158,9 +164,8 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
     try {
       inner = from(merge.project(this.value!, this.index));
     } catch (error) {
-      merge.unsubscribe();
       merge.source.release(merge.config.permits);
-      merge.downstream.error(error);
+      merge.fail(error);
       return;
     } finally {
       this.value = undefined;
@@ -242,6 +247,7 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
     permits: number,
   ) {
     super(merge.downstream, source, permits);
+    merge.running.add(this);
   }
 
   protected override _complete(): void {
@@ -250,8 +256,11 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   }
 
   protected override _error(error: unknown): void {
-    // Withdraw the queued values first, so the permits given back start no new inner.
-    this.merge.unsubscribe();
-    super._error(error);
+    this.merge.fail(error);
+  }
+
+  override unsubscribe(): void {
+    this.merge.running.delete(this);
+    super.unsubscribe();
   }
 }
