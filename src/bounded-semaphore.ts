@@ -6,7 +6,7 @@ import { Semaphore } from './semaphore.js';
  * throws {@link OverReleaseError} and changes nothing. A request for more permits than the bound
  * could never be granted, so it is a RangeError thrown by the call that makes it.
  *
- * ## Example
+ * @example
  * ```ts
  * import { BoundedSemaphore } from 'rxjs-permits';
  *

@@ -21,7 +21,7 @@ const NAME = 'DummySemaphore';
  * It is an `Observable<number>` that emits `Infinity` on subscribe and never completes. Arguments
  * are checked as by {@link Semaphore}, so code that is wrong with a real semaphore fails here too.
  *
- * ## Example
+ * @example
  * ```ts
  * import { DummySemaphore, Semaphore, withPermit } from 'rxjs-permits';
  *
@@ -29,6 +29,8 @@ const NAME = 'DummySemaphore';
  * upload$.pipe(withPermit(limit)).subscribe();
  * ```
  *
+ * @throws {RangeError} / {TypeError} from its methods for bad arguments, as `Semaphore`'s (its
+ * constructor accepts anything).
  * @see {@link Semaphore}
  */
 export class DummySemaphore extends Observable<number> {

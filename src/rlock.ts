@@ -34,7 +34,7 @@ export function lockTargetOf(where: string, lock: unknown): LockTarget {
  * It is an `Observable<number>` of its free permit: 1 when free, 0 when held; a subscriber receives
  * the current value at once, then every change; it never completes.
  *
- * ## Example
+ * @example
  * ```ts
  * import { RLock } from 'rxjs-permits';
  *
@@ -110,7 +110,7 @@ export class RLock extends Observable<number> {
    * when granted (the owner must then {@link release} once more) or `false` when a non-blocking or
    * timed request fails, then completes. Unsubscribing while queued withdraws the request.
    *
-   * ## Example
+   * @example
    * ```ts
    * const owner = { name: 'refresh' };
    * lock.acquire(owner, { timeout: 1000 }).subscribe((granted) => {

@@ -31,7 +31,7 @@ import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
  * Most code does not call `acquire`/`release` itself but gates streams with {@link withPermit},
  * {@link boundedPermit} or {@link mergeMapWithPermit}.
  *
- * ## Example
+ * @example
  * ```ts
  * import { Semaphore } from 'rxjs-permits';
  *
@@ -121,7 +121,7 @@ export class Semaphore extends Observable<number> {
    * Unsubscribing while queued withdraws the request (it consumes nothing); unsubscribing after
    * `true` does not release.
    *
-   * ## Example
+   * @example
    * ```ts
    * const semaphore = new Semaphore(1);
    * semaphore.acquire({ timeout: 1000 }).subscribe((granted) => {
@@ -151,7 +151,7 @@ export class Semaphore extends Observable<number> {
    * Takes `permits` now if they are free and nobody is queued; never waits, never overtakes a
    * queued request.
    *
-   * ## Example
+   * @example
    * ```ts
    * if (semaphore.tryAcquire()) {
    *   try { doWork(); } finally { semaphore.release(); }
@@ -175,7 +175,7 @@ export class Semaphore extends Observable<number> {
    * the grant loop already running: it returns at once, and its grants run, in order, before the
    * outermost operation returns.
    *
-   * ## Example
+   * @example
    * ```ts
    * const semaphore = new Semaphore(0);
    * semaphore.acquire().subscribe(() => console.log('granted'));
@@ -198,7 +198,7 @@ export class Semaphore extends Observable<number> {
    * served (queued requests come first), or the value as it is (possibly 0) at the timeout; then
    * completes. One release can wake several waits.
    *
-   * ## Example
+   * @example
    * ```ts
    * semaphore.wait({ timeout: 500 }).subscribe((value) => console.log('free now:', value));
    * ```
@@ -248,7 +248,7 @@ export class Semaphore extends Observable<number> {
    * takes no permit. Linking the same callback twice links it once. An error it throws when called
    * later is reported like an RxJS unhandled error and changes nothing in the semaphore.
    *
-   * ## Example
+   * @example
    * ```ts
    * semaphore.rawlink((s) => console.log('ready, value', s.value));
    * ```

@@ -13,7 +13,7 @@ import { gate } from './permit-gate.js';
  * front of a slow dependency, which sheds load instead of letting a queue grow. Otherwise it behaves
  * as `withPermit`, `timeout` included.
  *
- * ## Example
+ * @example
  * ```ts
  * import { Semaphore, boundedPermit } from 'rxjs-permits';
  * import { of } from 'rxjs';

@@ -35,7 +35,7 @@ import { PermitHolder } from './permit-holder.js';
  * inner replaced by the fallback (which runs without a permit). With a `DummySemaphore` it is a
  * plain `mergeMap(project)`.
  *
- * ## Example
+ * @example
  * ```ts
  * import { Semaphore, mergeMapWithPermit } from 'rxjs-permits';
  * import { from } from 'rxjs';

@@ -36,7 +36,7 @@ export interface ReentrantOptions<T> extends Omit<PermitOptions<T>, 'permits'> {
  * multicast source has many consumers, so its output cannot be said to flow into one of them.
  * `owner` overrides the inference.
  *
- * ## Example
+ * @example
  * ```ts
  * import { RLock, reentrant } from 'rxjs-permits';
  *

@@ -16,7 +16,7 @@ import { gate } from './permit-gate.js';
  * sees them free; unsubscribing a stream that still waits withdraws its request and consumes
  * nothing. With a `DummySemaphore` the stream passes through untouched.
  *
- * ## Example
+ * @example
  * ```ts
  * import { Semaphore, withPermit } from 'rxjs-permits';
  * import { ajax } from 'rxjs/ajax';

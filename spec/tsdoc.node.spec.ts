@@ -1,0 +1,59 @@
+import * as path from 'path';
+import * as ts from 'typescript';
+
+// Every export of the package root carries TSDoc: a summary, an @example, and — for the
+// primitives and operators, which check their arguments — the errors they throw (@throws).
+// TypeDoc (`npm run docs`) separately fails on any undocumented member or broken link.
+describe('TSDoc of the public API', () => {
+  const root = path.resolve(__dirname, '..');
+  const program = ts.createProgram([path.join(root, 'src', 'index.ts')], {
+    module: ts.ModuleKind.Node16,
+    moduleResolution: ts.ModuleResolutionKind.Node16,
+    target: ts.ScriptTarget.ES2022,
+    types: [],
+    skipLibCheck: true,
+  });
+  const checker = program.getTypeChecker();
+  const index = program.getSourceFile(path.join(root, 'src', 'index.ts'))!;
+  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(index)!).map((symbol) => {
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    const declaration = target.declarations![0];
+    return {
+      name: symbol.name,
+      isValue: (target.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Function)) !== 0,
+      summary: ts.displayPartsToString(target.getDocumentationComment(checker)).trim(),
+      tags: ts.getJSDocTags(declaration).map((tag) => tag.tagName.text),
+    };
+  });
+
+  it('finds the exports', () => {
+    expect(exported.map((e) => e.name)).toEqual(
+      jasmine.arrayContaining([
+        'Semaphore',
+        'withPermit',
+        'RLock',
+        'reentrant',
+        'PermitTimeoutError',
+        'AcquireOptions',
+      ]),
+    );
+  });
+
+  it('gives every export a summary', () => {
+    expect(exported.filter((e) => e.summary.length < 20).map((e) => e.name)).toEqual([]);
+  });
+
+  it('gives every exported class and function an @example', () => {
+    expect(exported.filter((e) => e.isValue && !e.tags.includes('example')).map((e) => e.name)).toEqual([]);
+  });
+
+  it('names the errors of every primitive and operator (@throws)', () => {
+    const errorClasses = /Error$/;
+    expect(
+      exported
+        .filter((e) => e.isValue && !errorClasses.test(e.name))
+        .filter((e) => !e.tags.includes('throws'))
+        .map((e) => e.name),
+    ).toEqual([]);
+  });
+});
