@@ -1,3 +1,5 @@
+import type { PermitGrantee } from './permit-source.js';
+
 /** A unit of deferred work: a grant to announce, a value to broadcast, listeners to wake. */
 export interface Job {
   nextJob: Job | null;
@@ -49,6 +51,19 @@ export class GrantLoop {
   /** Ends an operation begun with {@link enter}; the outermost one runs the jobs queued meanwhile. */
   leave(outermost: boolean): void {
     if (outermost) this.drainHeld();
+  }
+
+  /**
+   * Tells `grantee` of a grant now, in this call, even inside a running loop (SPEC rule 5).
+   * Operations it makes meanwhile are folded into this one (rule 4).
+   */
+  grantNow(grantee: PermitGrantee): void {
+    const outermost = this.enter();
+    try {
+      grantee.grant();
+    } finally {
+      this.leave(outermost);
+    }
   }
 
   /** Runs the queued jobs unless a loop is already on the stack (which will run them). */

@@ -1,14 +1,9 @@
 import { LockOwnershipError } from '../errors.js';
-import { GrantLoop, type ErrorReporter, type Job } from './grant-loop.js';
+import { GrantLoop, type ErrorReporter } from './grant-loop.js';
 import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
+import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
 import { WaiterQueue, type QueueNode } from './waiter-queue.js';
-
-const QUEUED = 0;
-const ASSIGNED = 1;
-const GRANTED = 2;
-const WITHDRAWN = 3;
-type RequestState = typeof QUEUED | typeof ASSIGNED | typeof GRANTED | typeof WITHDRAWN;
 
 /**
  * The engine behind `RLock`: one owner (any object) at a time, a recursion count, and a FIFO of
@@ -50,12 +45,7 @@ export class LockCore {
   request(owner: object, grantee: PermitGrantee): PermitTicket {
     if (this.takeNow(owner)) {
       this.watchers.settled(this.value, this.loop);
-      const outermost = this.loop.enter();
-      try {
-        grantee.grant();
-      } finally {
-        this.loop.leave(outermost);
-      }
+      this.loop.grantNow(grantee);
       return GRANTED_TICKET;
     }
     let waiting = this.waitingOwners.get(owner);
@@ -155,24 +145,13 @@ class WaitingOwner implements QueueNode<WaitingOwner> {
   constructor(readonly owner: object) {}
 }
 
-class LockRequest implements QueueNode<LockRequest>, Job, PermitTicket {
-  prev: LockRequest | null = null;
-  next: LockRequest | null = null;
-  nextJob: Job | null = null;
-  state: RequestState = QUEUED;
-
+class LockRequest extends RequestNode<LockRequest> {
   constructor(
     private readonly core: LockCore,
     readonly waitingOwner: WaitingOwner,
-    public grantee: PermitGrantee | null,
-  ) {}
-
-  runJob(): void {
-    if (this.state !== ASSIGNED) return;
-    this.state = GRANTED;
-    const grantee = this.grantee!;
-    this.grantee = null;
-    grantee.grant();
+    grantee: PermitGrantee,
+  ) {
+    super(grantee);
   }
 
   withdraw(): boolean {

@@ -1,15 +1,9 @@
 import { OverReleaseError } from '../errors.js';
-import { GrantLoop, type ErrorReporter, type Job } from './grant-loop.js';
+import { GrantLoop, type ErrorReporter } from './grant-loop.js';
 import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
+import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
-import { WaiterQueue, type QueueNode } from './waiter-queue.js';
-
-const QUEUED = 0;
-/** Dequeued and its permits deducted; the grantee is told when the loop reaches the job. */
-const ASSIGNED = 1;
-const GRANTED = 2;
-const WITHDRAWN = 3;
-type RequestState = typeof QUEUED | typeof ASSIGNED | typeof GRANTED | typeof WITHDRAWN;
+import { WaiterQueue } from './waiter-queue.js';
 
 /**
  * The in-process permit engine behind `Semaphore` and `BoundedSemaphore`: a counter, a FIFO of
@@ -55,14 +49,7 @@ export class SemaphoreCore implements PermitSource {
     if (this.queue.length === 0 && this.value >= permits) {
       this.value -= permits;
       this.watchers.settled(this.value, this.loop);
-      // Rule 5: granted in this call, even inside a running loop. Operations the grantee makes
-      // meanwhile are folded into this one (rule 4).
-      const outermost = this.loop.enter();
-      try {
-        grantee.grant();
-      } finally {
-        this.loop.leave(outermost);
-      }
+      this.loop.grantNow(grantee);
       return GRANTED_TICKET;
     }
     const request = new QueuedRequest(this, permits, grantee);
@@ -125,25 +112,14 @@ export class SemaphoreCore implements PermitSource {
   }
 }
 
-/** One queued request: a node of the waiter queue, a job of the loop, and the caller's ticket. */
-export class QueuedRequest implements QueueNode<QueuedRequest>, Job, PermitTicket {
-  prev: QueuedRequest | null = null;
-  next: QueuedRequest | null = null;
-  nextJob: Job | null = null;
-  state: RequestState = QUEUED;
-
+/** One queued request of a semaphore. */
+export class QueuedRequest extends RequestNode<QueuedRequest> {
   constructor(
     private readonly core: SemaphoreCore,
     readonly permits: number,
-    public grantee: PermitGrantee | null,
-  ) {}
-
-  runJob(): void {
-    if (this.state !== ASSIGNED) return;
-    this.state = GRANTED;
-    const grantee = this.grantee!;
-    this.grantee = null;
-    grantee.grant();
+    grantee: PermitGrantee,
+  ) {
+    super(grantee);
   }
 
   withdraw(): boolean {

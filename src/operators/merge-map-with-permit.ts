@@ -126,7 +126,7 @@ class PermitMerge<T, R> {
    */
   fail(error: unknown): void {
     this.unsubscribe();
-    for (const inner of this.running) inner.unsubscribe();
+    for (const inner of this.running) inner.tearDown();
     this.downstream.error(error);
   }
 
@@ -251,7 +251,7 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   }
 
   protected override _complete(): void {
-    this.unsubscribe(); // tears the inner down, then gives its permits back
+    this.tearDown(); // the inner's teardown runs, then its permits go back
     this.merge.innerDone();
   }
 

@@ -1,5 +1,6 @@
 import { Subscriber } from 'rxjs';
 import type { PermitSource } from '../core/permit-source.js';
+import { reportUnhandledError } from '../internal/report-error.js';
 
 /**
  * The subscriber a gated stream is subscribed with: it holds the permits for exactly the life of the
@@ -34,20 +35,38 @@ export class PermitHolder<T> extends Subscriber<T> {
   // teardown, and a downstream handler already sees the permits free.
   protected override _error(error: unknown): void {
     const destination = this.destination;
-    this.unsubscribe();
+    this.tearDown();
     destination.error(error);
   }
 
   protected override _complete(): void {
     const destination = this.destination;
-    this.unsubscribe();
+    this.tearDown();
     destination.complete();
   }
 
   override unsubscribe(): void {
     if (this.closed) return;
-    super.unsubscribe();
-    this.giveBack();
+    try {
+      super.unsubscribe();
+    } finally {
+      // A source teardown that throws still leaves the permits given back (SPEC rule 17); its
+      // error goes on to whoever unsubscribed, as in plain RxJS.
+      this.giveBack();
+    }
+  }
+
+  /**
+   * Unsubscribes (which gives the permits back) on the way to a terminal notification. A source
+   * teardown that throws then is reported like an RxJS unhandled error, so the notification is
+   * still forwarded.
+   */
+  tearDown(): void {
+    try {
+      this.unsubscribe();
+    } catch (error) {
+      reportUnhandledError(error);
+    }
   }
 
   /** Releases the permits the first time it is called; later calls do nothing. */
