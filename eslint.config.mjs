@@ -28,6 +28,14 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    files: ['bench/**/*.js'],
+    languageOptions: { globals: { global: 'readonly', setImmediate: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { args: 'none' }],
+      'no-useless-assignment': 'off',
+    },
+  },
+  {
     files: ['spec/**/*.ts', 'marble-tests/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -21,6 +21,7 @@ const steps = [
     cmd: ['node', [require.resolve('karma/bin/karma'), 'start', 'karma.conf.js', '--single-run']],
     results: 'browser.json',
   },
+  { name: 'heap leak check', cmd: ['node', ['--expose-gc', path.join(root, 'bench', 'leaks.js')]] },
   { name: 'build', cmd: ['node', [path.join(__dirname, 'build.js')]] },
   { name: 'publint', cmd: [bin('publint'), []] },
   { name: 'attw', cmd: [bin('attw'), ['--pack', '.']] },

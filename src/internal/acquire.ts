@@ -1,4 +1,5 @@
-import { Observable, asyncScheduler, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { scheduleOrWithdraw } from './schedule.js';
 import type { PermitGrantee, PermitSource, PermitTicket } from '../core/permit-source.js';
 
 /**
@@ -26,7 +27,7 @@ export function acquirePermits(
     request.ticket = source.request(permits, request);
     if (subscriber.closed) return; // granted synchronously
     if (timeout !== null) {
-      request.timer = (scheduler ?? asyncScheduler).schedule(() => request.timeOut(), timeout);
+      request.timer = scheduleOrWithdraw(scheduler, () => request.timeOut(), timeout, request.ticket);
     }
     return request;
   });

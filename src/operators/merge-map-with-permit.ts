@@ -1,7 +1,6 @@
 import {
   Observable,
   Subscriber,
-  asyncScheduler,
   from,
   mergeMap,
   type ObservableInput,
@@ -17,6 +16,7 @@ import { checkFunction } from '../internal/validate.js';
 import { gateConfig, type PermitOptions } from './options.js';
 import type { GateConfig } from './permit-gate.js';
 import { PermitHolder } from './permit-holder.js';
+import { scheduleOrWithdraw } from '../internal/schedule.js';
 
 /**
  * A `mergeMap` whose inner streams are gated by a semaphore shared with other streams: each source
@@ -95,6 +95,8 @@ class PermitMerge<T, R> {
   ) {}
 
   push(value: T): void {
+    // A grant run while the merge fails can emit into the source: nobody would get that value.
+    if (this.closed) return;
     this.active++;
     const entry = new QueuedValue(this, value, this.index++);
     this.queued.push(entry);
@@ -103,7 +105,8 @@ class PermitMerge<T, R> {
     const { timeout } = this.config;
     if (timeout === null) return;
     if (timeout <= 0) entry.timeOut();
-    else entry.timer = (this.config.scheduler ?? asyncScheduler).schedule(() => entry.timeOut(), timeout);
+    else
+      entry.timer = scheduleOrWithdraw(this.config.scheduler, () => entry.timeOut(), timeout, entry.ticket);
   }
 
   /** Subscribes an inner; `source` is null for a fallback, which holds no permit. */
@@ -125,6 +128,7 @@ class PermitMerge<T, R> {
    * error is forwarded: queued values are withdrawn and running inners cut off first.
    */
   fail(error: unknown): void {
+    if (this.closed) return; // the first error wins
     this.unsubscribe();
     for (const inner of this.running) inner.tearDown();
     this.downstream.error(error);
@@ -134,8 +138,13 @@ class PermitMerge<T, R> {
   unsubscribe(): void {
     if (this.closed) return;
     this.closed = true;
+    // Newest first: withdrawing a queued request can grant the ones behind it (rule 7), which must
+    // not be values of this merge, so only the last withdrawal (the oldest) re-examines the queue.
     let entry: QueuedValue<T, R> | null;
-    while ((entry = this.queued.shift()) !== null) entry.cancel();
+    while ((entry = this.queued.tail) !== null) {
+      this.queued.remove(entry);
+      entry.cancel();
+    }
   }
 }
 
@@ -175,6 +184,8 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
 
   timeOut(): void {
     if (!this.ticket!.withdraw()) return;
+    // The withdrawal may have let another user run and close this merge (which dropped this value).
+    if (this.state === DONE) return;
     const merge = this.merge;
     this.leaveQueue();
     this.value = undefined;
@@ -247,7 +258,8 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
     permits: number,
   ) {
     super(merge.downstream, source, permits);
-    merge.running.add(this);
+    // On a downstream already closed, super() has torn this down before `merge` was set.
+    if (!this.closed) merge.running.add(this);
   }
 
   protected override _complete(): void {
@@ -260,7 +272,7 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   }
 
   override unsubscribe(): void {
-    this.merge.running.delete(this);
+    this.merge?.running.delete(this);
     super.unsubscribe();
   }
 }

@@ -1,6 +1,5 @@
 import {
   Observable,
-  asyncScheduler,
   from,
   type ObservableInput,
   type SchedulerLike,
@@ -10,6 +9,7 @@ import {
 import type { PermitGrantee, PermitSource, PermitTicket } from '../core/permit-source.js';
 import { PermitRejectedError, PermitTimeoutError } from '../errors.js';
 import { PermitHolder } from './permit-holder.js';
+import { scheduleOrWithdraw } from '../internal/schedule.js';
 
 /** The fallback of the `with` option. */
 export type PermitFallback<T> = (error: PermitTimeoutError | PermitRejectedError) => ObservableInput<T>;
@@ -72,7 +72,7 @@ export function gate<T>(
         request.timeOut();
         return;
       }
-      request.timer = (config.scheduler ?? asyncScheduler).schedule(() => request.timeOut(), timeout);
+      request.timer = scheduleOrWithdraw(config.scheduler, () => request.timeOut(), timeout, request.ticket);
     }
     return request;
   });

@@ -23,6 +23,8 @@ export class PermitHolder<T> extends Subscriber<T> {
   ) {
     super(destination);
     this.held = source !== null;
+    // On a destination already closed, super() tore this down before `held` was set.
+    if (this.closed) this.giveBack();
   }
 
   /** Whether it still holds its permits. */

@@ -1,0 +1,401 @@
+import { ModelClock, type ModelTimer } from './clock.js';
+
+/**
+ * The reference model of an `RLock` (SPEC §2 rule 15, with rules 3-9 and 12 as they apply to a
+ * lock): one owner at a time and its recursion count; the owner re-enters at once; other owners wait
+ * in a FIFO of owners, and an owner's queued requests are granted together when its turn comes (they
+ * would re-enter anyway); a release by anyone but the owner throws and changes nothing. Grants are
+ * announced from one trampoline, as for the semaphore (see semaphore-model.ts).
+ */
+
+export type OwnerName = 'A' | 'B' | 'C';
+
+/** What can be done to a named request (or, for `acquire`, under a free name). */
+export type LockAction = 'release' | 'unsubscribe' | 'complete' | 'error' | 'cut' | 'acquire';
+
+/** A reaction's target meaning "the earliest request still waiting that subscribed after me". */
+export const NEXT_WAITING = '(next waiting)';
+
+/** Something an `acquire()` observer does as soon as it is granted; `owner` is for `acquire`. */
+export interface LockReaction {
+  readonly action: LockAction;
+  readonly target: string;
+  readonly owner: OwnerName;
+}
+
+/** The plain request `acquire` actions make: blocking, no timeout. */
+export function plainLockAcquire(name: string, owner: OwnerName): LockRequestSpec {
+  return {
+    name,
+    owner,
+    kind: 'acquire',
+    timeout: null,
+    blocking: true,
+    atOnce: false,
+    fallback: false,
+    then: null,
+  };
+}
+
+export interface LockRequestSpec {
+  readonly name: string;
+  readonly owner: OwnerName;
+  readonly kind: 'acquire' | 'tryAcquire' | 'gate';
+  /** `null`: wait for ever; `<= 0`: do not wait. */
+  readonly timeout: number | null;
+  /** acquire: `blocking` option. */
+  readonly blocking: boolean;
+  /** acquire: the observer releases as soon as it sees `true`; gate: the source (which re-enters
+   * the lock itself, with an inferred owner) completes synchronously. */
+  readonly atOnce: boolean;
+  /** gate: a `with` fallback. */
+  readonly fallback: boolean;
+  /** acquire: what its observer does when granted (from inside the grant). */
+  readonly then: LockReaction | null;
+}
+
+/** `closing`: withdrawn by its timeout, its subscriber not yet told. */
+export type LockRequestState = 'queued' | 'assigned' | 'holding' | 'closing' | 'done';
+
+export interface LockModelRequest {
+  readonly spec: LockRequestSpec;
+  state: LockRequestState;
+  timer: ModelTimer | null;
+  readonly deadline: number;
+  /** Inside its own subscribe call. */
+  settling: boolean;
+  /** Subscription order. */
+  readonly seq: number;
+}
+
+interface WaitingOwner {
+  readonly owner: OwnerName;
+  readonly requests: LockModelRequest[];
+}
+
+export class RLockModel {
+  owner: OwnerName | null = null;
+  count = 0;
+  readonly owners: WaitingOwner[] = [];
+  readonly requests = new Map<string, LockModelRequest>();
+  readonly clock = new ModelClock();
+  readonly events: string[] = [];
+  readonly valueLog: number[] = [];
+  listeners = 0;
+  step = 0;
+
+  private jobs: Array<() => void> = [];
+  private running = false;
+  private announced = 1;
+  private seq = 0;
+
+  get value(): number {
+    return this.owner === null ? 1 : 0;
+  }
+
+  get waiting(): number {
+    let waiting = 0;
+    for (const entry of this.owners) waiting += entry.requests.length;
+    return waiting;
+  }
+
+  live(name: string): LockModelRequest | undefined {
+    const request = this.requests.get(name);
+    return request !== undefined && request.state !== 'done' ? request : undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private settle(): void {
+    if (this.value !== this.announced) {
+      this.announced = this.value;
+      this.valueLog.push(this.value);
+    }
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let job: (() => void) | undefined;
+      while ((job = this.jobs.shift()) !== undefined) job();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private takeNow(owner: OwnerName): boolean {
+    if (this.owner === owner) {
+      this.count++;
+      return true;
+    }
+    if (this.owner !== null || this.owners.length > 0) return false;
+    this.owner = owner;
+    this.count = 1;
+    return true;
+  }
+
+  private request(request: LockModelRequest): boolean {
+    const { owner } = request.spec;
+    if (this.takeNow(owner)) {
+      if (this.value !== this.announced) {
+        this.announced = this.value;
+        this.valueLog.push(this.value);
+      }
+      const outermost = !this.running;
+      this.running = true;
+      try {
+        this.granted(request);
+      } finally {
+        if (outermost) {
+          this.running = false;
+          this.drain();
+        }
+      }
+      return true;
+    }
+    let entry = this.owners.find((candidate) => candidate.owner === owner);
+    if (entry === undefined) {
+      entry = { owner, requests: [] };
+      this.owners.push(entry);
+    }
+    entry.requests.push(request);
+    request.state = 'queued';
+    return false;
+  }
+
+  /** `lock.release(owner)`; throws 'LockOwnershipError' when `owner` does not hold the lock. */
+  release(owner: OwnerName): void {
+    if (owner !== this.owner) throw new Error('LockOwnershipError');
+    this.leaveOnce();
+  }
+
+  private leaveOnce(): void {
+    if (--this.count === 0) {
+      this.owner = null;
+      const next = this.owners.shift();
+      if (next !== undefined) {
+        this.owner = next.owner;
+        for (const request of next.requests) {
+          this.count++;
+          request.state = 'assigned';
+          this.jobs.push(() => {
+            if (request.state === 'assigned') this.granted(request);
+          });
+        }
+      }
+    }
+    this.settle();
+  }
+
+  private withdraw(request: LockModelRequest, final: LockRequestState = 'done'): boolean {
+    request.timer?.cancel();
+    request.timer = null;
+    if (request.state === 'queued') {
+      const index = this.owners.findIndex((entry) => entry.owner === request.spec.owner);
+      const entry = this.owners[index];
+      entry.requests.splice(entry.requests.indexOf(request), 1);
+      if (entry.requests.length === 0) this.owners.splice(index, 1);
+      request.state = final;
+      return true;
+    }
+    if (request.state === 'assigned') {
+      request.state = final;
+      this.leaveOnce();
+      return true;
+    }
+    return false;
+  }
+
+  private granted(request: LockModelRequest): void {
+    const { spec } = request;
+    request.state = 'holding';
+    request.timer?.cancel();
+    request.timer = null;
+    if (spec.kind === 'gate') {
+      this.events.push(`${spec.name}: source subscribed`);
+      if (spec.atOnce) {
+        // The source's own reentrant(lock) re-enters (count + 1, then - 1): nothing to see.
+        this.events.push(`${spec.name}: next ${spec.name}1`);
+        request.state = 'done';
+        this.release(spec.owner);
+        this.events.push(`${spec.name}: complete`);
+      }
+      return;
+    }
+    this.sawTrue(request);
+  }
+
+  /** An `acquire()` observer sees `true`: its owner holds one more level, and it reacts. */
+  private sawTrue(request: LockModelRequest): void {
+    const { spec } = request;
+    request.state = 'holding';
+    this.events.push(`${spec.name}: true`);
+    const then = spec.then;
+    const target = then === null ? null : this.resolve(request, then.target);
+    if (target !== null && this.can(target, then!.action)) this.perform(target, then!.action, then!.owner);
+    if (spec.atOnce && request.state === 'holding') {
+      request.state = 'done';
+      this.release(spec.owner);
+    }
+  }
+
+  /** The name `target` designates for `request`'s reaction (see SemaphoreModel.resolve). */
+  private resolve(request: LockModelRequest, target: string): string | null {
+    if (target !== NEXT_WAITING) return target;
+    let next: LockModelRequest | null = null;
+    for (const other of this.requests.values()) {
+      const waiting = other.state === 'queued' || other.state === 'assigned';
+      if (!waiting || other.settling || other.deadline <= this.clock.now || other.seq <= request.seq)
+        continue;
+      if (next === null || other.seq < next.seq) next = other;
+    }
+    return next === null ? null : next.spec.name;
+  }
+
+  /** Whether `action` applies to `name` now (see SemaphoreModel.can). */
+  can(name: string, action: LockAction): boolean {
+    const request = this.live(name);
+    if (action === 'acquire') return request === undefined;
+    if (request === undefined || request.settling || request.state === 'closing') return false;
+    if ((request.state === 'queued' || request.state === 'assigned') && request.deadline <= this.clock.now)
+      return false;
+    const { kind, atOnce } = request.spec;
+    switch (action) {
+      case 'release':
+        return kind !== 'gate' && request.state === 'holding';
+      case 'unsubscribe':
+        return kind === 'acquire' && (request.state === 'queued' || request.state === 'assigned');
+      case 'cut':
+        return kind === 'gate';
+      default:
+        return kind === 'gate' && request.state === 'holding' && !atOnce;
+    }
+  }
+
+  perform(name: string, action: LockAction, owner: OwnerName): void {
+    switch (action) {
+      case 'release':
+        this.releaseHeld(name);
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(name);
+        return;
+      case 'cut':
+        this.cut(name);
+        return;
+      case 'acquire':
+        this.acquire(plainLockAcquire(name, owner));
+        return;
+      default:
+        this.finish(name, action);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private open(spec: LockRequestSpec): LockModelRequest {
+    const timed = spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0;
+    const request: LockModelRequest = {
+      spec,
+      state: 'queued',
+      timer: null,
+      deadline: timed ? this.clock.now + spec.timeout! : Infinity,
+      settling: true,
+      seq: ++this.seq,
+    };
+    this.requests.set(spec.name, request);
+    return request;
+  }
+
+  acquire(spec: LockRequestSpec): void {
+    const request = this.open(spec);
+    try {
+      if (spec.kind === 'tryAcquire' || !spec.blocking || (spec.timeout !== null && spec.timeout <= 0)) {
+        const ok = this.takeNow(spec.owner);
+        if (ok) this.settle();
+        if (spec.kind === 'tryAcquire') {
+          request.state = ok ? 'holding' : 'done';
+        } else if (ok) {
+          this.sawTrue(request);
+        } else {
+          request.state = 'done';
+          this.events.push(`${spec.name}: false`);
+        }
+        return;
+      }
+      if (this.request(request)) return;
+      if (spec.timeout !== null) {
+        request.timer = this.clock.schedule(spec.timeout, () => {
+          request.timer = null;
+          if (this.withdraw(request, 'closing')) {
+            request.state = 'done';
+            this.events.push(`${spec.name}: false`);
+          }
+        });
+      }
+    } finally {
+      request.settling = false;
+    }
+  }
+
+  gate(spec: LockRequestSpec): void {
+    const request = this.open(spec);
+    try {
+      if (this.request(request)) return;
+      if (spec.timeout === null) return;
+      if (spec.timeout <= 0) {
+        if (this.withdraw(request, 'closing')) this.fail(request);
+        return;
+      }
+      request.timer = this.clock.schedule(spec.timeout, () => {
+        request.timer = null;
+        if (this.withdraw(request, 'closing')) this.fail(request);
+      });
+    } finally {
+      request.settling = false;
+    }
+  }
+
+  private fail(request: LockModelRequest): void {
+    const { name } = request.spec;
+    request.state = 'done';
+    if (request.spec.fallback) {
+      this.events.push(`${name}: next fallback for PermitTimeoutError`, `${name}: complete`);
+    } else {
+      this.events.push(`${name}: error PermitTimeoutError`);
+    }
+  }
+
+  releaseHeld(name: string): void {
+    const request = this.live(name)!;
+    request.state = 'done';
+    this.release(request.spec.owner);
+  }
+
+  unsubscribe(name: string): void {
+    this.withdraw(this.live(name)!);
+  }
+
+  finish(name: string, how: 'complete' | 'error'): void {
+    const request = this.live(name)!;
+    request.state = 'done';
+    this.release(request.spec.owner);
+    this.events.push(how === 'complete' ? `${name}: complete` : `${name}: error TestError ${name}`);
+  }
+
+  cut(name: string): void {
+    const request = this.live(name)!;
+    if (request.state === 'holding') {
+      request.state = 'done';
+      this.release(request.spec.owner);
+    } else {
+      this.withdraw(request);
+    }
+  }
+
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+}

@@ -1,0 +1,1069 @@
+import fc from 'fast-check';
+import {
+  Observable,
+  Subject,
+  VirtualTimeScheduler,
+  map,
+  of,
+  timer,
+  type Subscriber,
+  type Subscription,
+} from 'rxjs';
+import {
+  BoundedSemaphore,
+  OverReleaseError,
+  PermitRejectedError,
+  PermitTimeoutError,
+  Semaphore,
+  boundedPermit,
+  mergeMapWithPermit,
+  withPermit,
+} from '../../src/index.js';
+import { advanceScheduler } from './clock.js';
+import { during, holds, same, throwsA } from './check.js';
+import {
+  NEXT_WAITING,
+  SemaphoreModel,
+  plainAcquire,
+  type Action,
+  type Reaction,
+  type RequestSpec,
+  type RequestState,
+} from './semaphore-model.js';
+
+/**
+ * The real side of the semaphore model-based test, and its fast-check commands.
+ *
+ * {@link SemaphoreWorld} drives a real `Semaphore` / `BoundedSemaphore` on a `VirtualTimeScheduler`
+ * and records what its subscribers see, in the same vocabulary as {@link SemaphoreModel}. After
+ * every command {@link compareWorlds} checks the real primitive against the model and, on its own,
+ * against the invariants the issue names (value never negative, held + available = initial +
+ * deliberate over-releases, FIFO grants, nothing granted after a withdrawal or a timeout, the permit
+ * observable equal to `value`, no stray timer).
+ */
+
+export class TestError extends Error {
+  override readonly name = 'TestError';
+}
+
+type HandleState = 'waiting' | 'holding' | 'done';
+
+interface Handle {
+  readonly spec: RequestSpec;
+  readonly seq: number;
+  /** Virtual time at which a timed request gives up. */
+  readonly deadline: number;
+  state: HandleState;
+  /** Inside its own subscribe call. */
+  settling: boolean;
+  /** Its subscriber saw complete or error. */
+  notified: boolean;
+  subscription: Subscription | null;
+  source: Subscriber<string> | null;
+  tornDown: boolean;
+  /** merge: its source and what it has seen. */
+  merge: RealMerge | null;
+}
+
+interface RealMerge {
+  readonly subject: Subject<number>;
+  emitted: number;
+  projected: number;
+  fallbacks: number;
+  /** Inners returned by `project` still subscribed (each holds the permits). */
+  liveInners: number;
+  sourceDone: boolean;
+}
+
+interface Listener {
+  readonly id: number;
+  last: number | undefined;
+}
+
+export class SemaphoreWorld {
+  readonly scheduler = new VirtualTimeScheduler();
+  readonly semaphore: Semaphore;
+  readonly handles = new Map<string, Handle>();
+  readonly events: string[] = [];
+  readonly valueLog: number[] = [];
+  readonly readyLog: string[] = [];
+  /** Invariant violations noticed inside callbacks; reported after the step. */
+  readonly problems: string[] = [];
+  readonly listeners: Listener[] = [];
+  extra = 0;
+  private seq = 0;
+  private readyCount = 0;
+
+  constructor(
+    readonly initial: number,
+    readonly bounded: boolean,
+  ) {
+    const options = { scheduler: this.scheduler };
+    this.semaphore = bounded ? new BoundedSemaphore(initial, options) : new Semaphore(initial, options);
+    let first = true;
+    this.semaphore.subscribe((value) => {
+      if (first) first = false;
+      else this.valueLog.push(value);
+    });
+  }
+
+  private open(spec: RequestSpec): Handle {
+    const handle: Handle = {
+      spec,
+      seq: ++this.seq,
+      deadline:
+        spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0
+          ? this.scheduler.now() + spec.timeout
+          : Infinity,
+      state: 'waiting',
+      settling: true,
+      notified: false,
+      subscription: null,
+      source: null,
+      tornDown: false,
+      merge: null,
+    };
+    this.handles.set(spec.name, handle);
+    return handle;
+  }
+
+  /**
+   * FIFO, checked without the model: a request granted while an earlier one still waited is a
+   * suspect pair; if the earlier one still waits when the step is over, it was overtaken. (Within a
+   * step an earlier request may legitimately be told of its grant later: rule 5 grants a new
+   * request synchronously inside a running grant loop.)
+   */
+  private readonly suspects: Array<[granted: Handle, earlier: Handle]> = [];
+
+  private granted(handle: Handle, what: string): void {
+    if (handle.state !== 'waiting') this.problems.push(`${handle.spec.name}: ${what} while ${handle.state}`);
+    for (const other of this.handles.values()) {
+      if (other.state === 'waiting' && other.seq < handle.seq) this.suspects.push([handle, other]);
+    }
+    handle.state = 'holding';
+  }
+
+  /** Called after every step. */
+  checkOvertaking(): void {
+    for (const [granted, earlier] of this.suspects.splice(0)) {
+      if (earlier.state === 'waiting' && this.handles.get(earlier.spec.name) === earlier) {
+        this.problems.push(
+          `${granted.spec.name} was granted while ${earlier.spec.name}, queued earlier, still waits`,
+        );
+      }
+    }
+  }
+
+  /** The name a reaction's `target` designates (the same rule as SemaphoreModel.resolve). */
+  private resolve(handle: Handle, target: string): string | null {
+    if (target !== NEXT_WAITING) return target;
+    let next: Handle | null = null;
+    for (const other of this.handles.values()) {
+      if (other.state !== 'waiting' || other.settling || other.deadline <= this.scheduler.now()) continue;
+      if (other.seq <= handle.seq) continue;
+      if (next === null || other.seq < next.seq) next = other;
+    }
+    return next === null ? null : next.spec.name;
+  }
+
+  can(name: string, action: Action): boolean {
+    const handle = this.handles.get(name);
+    if (action === 'acquire') return handle === undefined || handle.state === 'done';
+    if (handle === undefined || handle.state === 'done' || handle.settling) return false;
+    if (handle.state === 'waiting' && handle.deadline <= this.scheduler.now()) return false;
+    const { kind, atOnce } = handle.spec;
+    if (kind === 'merge') {
+      if (action === 'cut') return true;
+      return (action === 'emit' || action === 'complete' || action === 'error') && !handle.merge!.sourceDone;
+    }
+    switch (action) {
+      case 'release':
+        return (kind === 'acquire' || kind === 'tryAcquire') && handle.state === 'holding';
+      case 'unsubscribe':
+        return kind === 'acquire' && handle.state === 'waiting';
+      case 'cut':
+        return kind === 'gate';
+      case 'emit':
+        return false;
+      default:
+        return kind === 'gate' && handle.state === 'holding' && !atOnce;
+    }
+  }
+
+  perform(name: string, action: Action): void {
+    switch (action) {
+      case 'release':
+        this.releaseHeld(name);
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(name);
+        return;
+      case 'cut':
+        this.cut(name);
+        return;
+      case 'acquire':
+        this.acquire(plainAcquire(name));
+        return;
+      case 'emit':
+        this.emit(name);
+        return;
+      default:
+        this.finish(name, action);
+    }
+  }
+
+  mergeStart(spec: RequestSpec): void {
+    const handle = this.open(spec);
+    handle.state = 'holding';
+    const merge: RealMerge = {
+      subject: new Subject<number>(),
+      emitted: 0,
+      projected: 0,
+      fallbacks: 0,
+      liveInners: 0,
+      sourceDone: false,
+    };
+    handle.merge = merge;
+    const { name, innerDelay } = spec;
+    const project = (value: number): Observable<number> => {
+      this.events.push(`${name}: project ${value}`);
+      merge.projected++;
+      const inner =
+        innerDelay === 0
+          ? of(value)
+          : timer(innerDelay, this.scheduler).pipe(
+              map(() => {
+                if (spec.innerErrors) throw new TestError(`${name}.${value}`);
+                return value;
+              }),
+            );
+      return new Observable<number>((subscriber) => {
+        merge.liveInners++;
+        const subscription = inner.subscribe(subscriber);
+        return () => {
+          merge.liveInners--;
+          subscription.unsubscribe();
+        };
+      });
+    };
+    const options = {
+      permits: spec.permits,
+      timeout: spec.timeout,
+      with: spec.fallback
+        ? (error: PermitTimeoutError | PermitRejectedError) => of(`fallback for ${error.name}`)
+        : undefined,
+    };
+    this.afterSubscribe(handle, () =>
+      merge.subject
+        .pipe(mergeMapWithPermit<number, number | string>(this.semaphore, project, options))
+        .subscribe({
+          next: (value) => {
+            if (typeof value === 'string') merge.fallbacks++;
+            this.events.push(`${name}: next ${value}`);
+          },
+          error: (error: unknown) => {
+            handle.state = 'done';
+            this.events.push(`${name}: error ${describeError(error)}`);
+            if (
+              error instanceof TestError &&
+              error.message !== name &&
+              !error.message.startsWith(`${name}.`)
+            ) {
+              this.problems.push(`${name}: received someone else's error`);
+            }
+          },
+          complete: () => {
+            handle.state = 'done';
+            this.events.push(`${name}: complete`);
+          },
+        }),
+    );
+  }
+
+  emit(name: string): void {
+    const merge = this.handles.get(name)!.merge!;
+    merge.subject.next(++merge.emitted);
+  }
+
+  acquire(spec: RequestSpec): void {
+    const handle = this.open(spec);
+    const { name, permits } = spec;
+    const options: { permits: number; timeout: number | null; blocking?: boolean } = {
+      permits,
+      timeout: spec.timeout,
+    };
+    if (!spec.blocking) options.blocking = false;
+    let emitted = 0;
+    this.afterSubscribe(handle, () =>
+      this.semaphore.acquire(options).subscribe({
+        next: (ok) => {
+          emitted++;
+          this.events.push(`${name}: ${ok}`);
+          if (!ok) {
+            if (handle.state !== 'waiting') this.problems.push(`${name}: false while ${handle.state}`);
+            handle.state = 'done';
+            return;
+          }
+          this.granted(handle, 'granted');
+          try {
+            const target = spec.then === null ? null : this.resolve(handle, spec.then.target);
+            if (target !== null && this.can(target, spec.then!.action))
+              this.perform(target, spec.then!.action);
+            if (spec.atOnce && handle.state === 'holding') {
+              handle.state = 'done';
+              this.semaphore.release(permits);
+            }
+          } catch (error) {
+            this.problems.push(`${name}: its observer threw ${String(error)}`);
+          }
+        },
+        error: (error: unknown) => this.problems.push(`${name}: acquire() errored: ${String(error)}`),
+        complete: () => {
+          if (emitted !== 1) this.problems.push(`${name}: acquire() completed after ${emitted} values`);
+        },
+      }),
+    );
+  }
+
+  private afterSubscribe(handle: Handle, subscribe: () => Subscription): void {
+    try {
+      handle.subscription = subscribe();
+    } finally {
+      handle.settling = false;
+    }
+  }
+
+  tryAcquire(spec: RequestSpec): void {
+    const handle = this.open(spec);
+    if (this.semaphore.tryAcquire(spec.permits)) this.granted(handle, 'tryAcquire succeeded');
+    else handle.state = 'done';
+    handle.settling = false;
+  }
+
+  gate(spec: RequestSpec): void {
+    const handle = this.open(spec);
+    const { name } = spec;
+    const source = new Observable<string>((subscriber) => {
+      this.granted(handle, 'source subscribed');
+      this.events.push(`${name}: source subscribed`);
+      if (spec.atOnce) {
+        subscriber.next(`${name}1`);
+        subscriber.complete();
+        return;
+      }
+      handle.source = subscriber;
+      return () => {
+        handle.tornDown = true;
+      };
+    });
+    const options = {
+      permits: spec.permits,
+      timeout: spec.timeout,
+      with: spec.fallback
+        ? (error: PermitTimeoutError | PermitRejectedError) => of(`fallback for ${error.name}`)
+        : undefined,
+    };
+    const gated =
+      spec.maxWaiting === null
+        ? source.pipe(withPermit(this.semaphore, options))
+        : source.pipe(boundedPermit(this.semaphore, { ...options, maxWaiting: spec.maxWaiting }));
+    this.afterSubscribe(handle, () =>
+      gated.subscribe({
+        next: (value) => this.events.push(`${name}: next ${value}`),
+        error: (error: unknown) => {
+          handle.state = 'done';
+          handle.notified = true;
+          this.events.push(`${name}: error ${describeError(error)}`);
+          if (error instanceof PermitTimeoutError) {
+            if (error.permits !== spec.permits || error.timeout !== spec.timeout) {
+              this.problems.push(`${name}: ${error.message} does not match the request`);
+            }
+          } else if (error instanceof PermitRejectedError) {
+            if (error.permits !== spec.permits || error.maxWaiting !== spec.maxWaiting) {
+              this.problems.push(`${name}: ${error.message} does not match the request`);
+            }
+          } else if (!(error instanceof TestError && error.message === name)) {
+            this.problems.push(`${name}: received someone else's error ${String(error)}`);
+          }
+        },
+        complete: () => {
+          handle.state = 'done';
+          handle.notified = true;
+          this.events.push(`${name}: complete`);
+        },
+      }),
+    );
+  }
+
+  releaseHeld(name: string): number {
+    const handle = this.handles.get(name)!;
+    handle.state = 'done';
+    return this.semaphore.release(handle.spec.permits);
+  }
+
+  unsubscribe(name: string): void {
+    const handle = this.handles.get(name)!;
+    handle.state = 'done';
+    handle.subscription!.unsubscribe();
+  }
+
+  finish(name: string, how: 'complete' | 'error'): void {
+    const handle = this.handles.get(name)!;
+    if (handle.merge !== null) {
+      handle.merge.sourceDone = true;
+      if (how === 'complete') handle.merge.subject.complete();
+      else handle.merge.subject.error(new TestError(name));
+      return;
+    }
+    const source = handle.source!;
+    // Done from now on: the grants its permits make run before its subscriber is told (rule 8).
+    handle.state = 'done';
+    if (how === 'complete') source.complete();
+    else source.error(new TestError(name));
+    if (!handle.tornDown) this.problems.push(`${name}: source not torn down after ${how}`);
+    if (!handle.notified && !handle.subscription!.closed) {
+      this.problems.push(`${name}: ${how} did not reach the subscriber`);
+    }
+  }
+
+  cut(name: string): void {
+    const handle = this.handles.get(name)!;
+    if (handle.merge !== null) handle.merge.sourceDone = true;
+    const wasHolding = handle.state === 'holding';
+    handle.state = 'done';
+    handle.subscription!.unsubscribe();
+    if (wasHolding && handle.spec.kind === 'gate' && !handle.spec.atOnce && !handle.tornDown) {
+      this.problems.push(`${name}: source not torn down`);
+    }
+  }
+
+  overRelease(permits: number): number {
+    const value = this.semaphore.release(permits);
+    this.extra += permits;
+    return value;
+  }
+
+  advance(ms: number): void {
+    advanceScheduler(this.scheduler, ms);
+  }
+
+  wait(timeout: number | null): void {
+    const id = `wait#${++this.readyCount}`;
+    let emitted = 0;
+    this.semaphore.wait({ timeout }).subscribe({
+      next: (value) => {
+        emitted++;
+        this.readyLog.push(`${id} -> ${value}`);
+      },
+      complete: () => {
+        if (emitted !== 1) this.problems.push(`${id} completed after ${emitted} values`);
+      },
+    });
+  }
+
+  rawlink(): void {
+    const id = `rawlink#${++this.readyCount}`;
+    this.semaphore.rawlink(() => {
+      this.readyLog.push(`${id} called`);
+    });
+  }
+
+  subscribeValue(): void {
+    const listener: Listener = { id: this.listeners.length + 1, last: undefined };
+    this.listeners.push(listener);
+    this.semaphore.subscribe((value) => {
+      listener.last = value;
+    });
+    if (listener.last !== this.semaphore.value) {
+      this.problems.push(
+        `value subscriber #${listener.id} got ${listener.last} on subscribe, value is ${this.semaphore.value}`,
+      );
+    }
+  }
+
+  /** Permits held, as the subscribers saw them (a merge holds them for each inner it runs). */
+  get held(): number {
+    let held = 0;
+    for (const handle of this.handles.values()) {
+      if (handle.merge !== null) held += handle.merge.liveInners * handle.spec.permits;
+      else if (handle.state === 'holding') held += handle.spec.permits;
+    }
+    return held;
+  }
+
+  /** Requests waiting, as the subscribers saw them (a live merge's values not yet projected). */
+  get waiting(): number {
+    let waiting = 0;
+    for (const handle of this.handles.values()) {
+      const merge = handle.merge;
+      if (merge !== null) {
+        if (handle.state !== 'done') waiting += merge.emitted - merge.projected - merge.fallbacks;
+      } else if (handle.state === 'waiting') waiting++;
+    }
+    return waiting;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof TestError) return `TestError ${error.message}`;
+  return error instanceof Error ? error.name : String(error);
+}
+
+const STATE_SEEN: Record<RequestState, HandleState> = {
+  queued: 'waiting',
+  assigned: 'waiting',
+  holding: 'holding',
+  closing: 'waiting',
+  done: 'done',
+};
+
+/** The checks run after every step. */
+export function compareWorlds(model: SemaphoreModel, real: SemaphoreWorld): void {
+  const semaphore = real.semaphore;
+  // Invariants, from the real system alone.
+  real.checkOvertaking();
+  same(real.problems.splice(0), [], 'problems seen by subscribers');
+  holds(Number.isInteger(semaphore.value) && semaphore.value >= 0, `value ${semaphore.value} is negative`);
+  same(
+    real.held + semaphore.value,
+    real.initial + real.extra,
+    `held ${real.held} + value ${semaphore.value} = initial ${real.initial} + over-released ${real.extra}`,
+  );
+  same(semaphore.waiting, real.waiting, 'semaphore.waiting vs requests still waiting');
+  same(semaphore.locked(), semaphore.value <= 0, 'locked()');
+  same(semaphore.ready(), semaphore.value > 0, 'ready()');
+  for (const listener of real.listeners) {
+    same(listener.last, semaphore.value, `last value seen by value subscriber #${listener.id}`);
+  }
+  if (real.valueLog.length > 0)
+    same(real.valueLog[real.valueLog.length - 1], semaphore.value, 'last value emitted');
+  // Against the reference model.
+  same(real.events.splice(0), model.events.splice(0), 'notifications');
+  same(real.valueLog.splice(0), model.valueLog.splice(0), 'permit observable emissions');
+  same(real.readyLog.splice(0), model.readyLog.splice(0), 'wait/rawlink results');
+  same(semaphore.value, model.value, 'value');
+  same(semaphore.waiting, model.queue.length, 'waiting');
+  same(real.extra, model.extra, 'over-released');
+  for (const [name, request] of model.requests) {
+    same(real.handles.get(name)?.state, STATE_SEEN[request.state], `state of ${name}`);
+  }
+  same(real.scheduler.actions.length, model.clock.pending, 'timers scheduled');
+}
+
+// ----------------------------------------------------------------------------------------------
+// Commands
+
+type Cmd = fc.Command<SemaphoreModel, SemaphoreWorld>;
+
+/** Runs a step on both sides, then compares them; a failure names the step. */
+abstract class Step implements Cmd {
+  abstract check(model: Readonly<SemaphoreModel>): boolean;
+  protected abstract apply(model: SemaphoreModel, real: SemaphoreWorld): void;
+  abstract toString(): string;
+
+  run(model: SemaphoreModel, real: SemaphoreWorld): void {
+    const label = `step ${++model.step} (${this.toString()})`;
+    during(label, () => {
+      this.apply(model, real);
+      compareWorlds(model, real);
+    });
+  }
+}
+
+function optionsText(spec: RequestSpec, extra: string[] = []): string {
+  const parts: string[] = [];
+  if (spec.permits !== 1) parts.push(`permits: ${spec.permits}`);
+  if (spec.maxWaiting !== null) parts.push(`maxWaiting: ${spec.maxWaiting}`);
+  if (!spec.blocking) parts.push('blocking: false');
+  if (spec.timeout !== null) parts.push(`timeout: ${spec.timeout}`);
+  if (spec.fallback) parts.push('with: fallback');
+  parts.push(...extra);
+  return parts.length === 0 ? '' : `{ ${parts.join(', ')} }`;
+}
+
+/** Creating a request that exceeds a BoundedSemaphore's bound throws RangeError and creates nothing. */
+function refusedByBound(
+  model: SemaphoreModel,
+  real: SemaphoreWorld,
+  spec: RequestSpec,
+  make: () => void,
+): boolean {
+  if (!(model.bounded && spec.permits > model.bound)) return false;
+  const previous = real.handles.get(spec.name);
+  throwsA(RangeError, make, `${spec.name} asks for ${spec.permits} of a bound of ${model.bound}`);
+  if (previous === undefined) real.handles.delete(spec.name);
+  else real.handles.set(spec.name, previous);
+  return true;
+}
+
+class AcquireStep extends Step {
+  constructor(readonly spec: RequestSpec) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.live(this.spec.name) === undefined;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (refusedByBound(model, real, this.spec, () => real.acquire(this.spec))) return;
+    model.acquire(this.spec);
+    real.acquire(this.spec);
+  }
+  toString(): string {
+    const reactions: string[] = [];
+    if (this.spec.then !== null) reactions.push(actionText(this.spec.then.target, this.spec.then.action));
+    if (this.spec.atOnce) reactions.push(`release ${this.spec.permits}`);
+    const then = reactions.length === 0 ? '' : `, when granted: ${reactions.join(', then ')}`;
+    return `${this.spec.name} = acquire(${optionsText(this.spec)})${then}`;
+  }
+}
+
+class TryAcquireStep extends Step {
+  constructor(readonly spec: RequestSpec) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.live(this.spec.name) === undefined;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (refusedByBound(model, real, this.spec, () => real.tryAcquire(this.spec))) return;
+    model.acquire(this.spec);
+    real.tryAcquire(this.spec);
+  }
+  toString(): string {
+    return `${this.spec.name} = tryAcquire(${this.spec.permits})`;
+  }
+}
+
+class GateStep extends Step {
+  constructor(readonly spec: RequestSpec) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.live(this.spec.name) === undefined;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (refusedByBound(model, real, this.spec, () => real.gate(this.spec))) return;
+    model.gate(this.spec);
+    real.gate(this.spec);
+  }
+  toString(): string {
+    const operator = this.spec.maxWaiting === null ? 'withPermit' : 'boundedPermit';
+    const source = this.spec.atOnce ? `of('${this.spec.name}1')` : 'open source';
+    return `${this.spec.name} = ${source} through ${operator}(${optionsText(this.spec)})`;
+  }
+}
+
+class MergeStep extends Step {
+  constructor(readonly spec: RequestSpec) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.live(this.spec.name) === undefined;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (refusedByBound(model, real, this.spec, () => real.mergeStart(this.spec))) return;
+    model.mergeStart(this.spec);
+    real.mergeStart(this.spec);
+  }
+  toString(): string {
+    const { name, innerDelay } = this.spec;
+    const inner =
+      innerDelay === 0
+        ? 'of(v)'
+        : this.spec.innerErrors
+          ? `timer(${innerDelay}) then error`
+          : `timer(${innerDelay})`;
+    return `${name} = source.pipe(mergeMapWithPermit(v => ${inner}${this.spec.permits === 1 && this.spec.timeout === null && !this.spec.fallback ? '' : `, ${optionsText(this.spec)}`}))`;
+  }
+}
+
+class EmitStep extends Step {
+  constructor(readonly name: string) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.can(this.name, 'emit');
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.emit(this.name);
+    real.emit(this.name);
+  }
+  toString(): string {
+    return `${this.name}'s source emits`;
+  }
+}
+
+class ReleaseStep extends Step {
+  constructor(readonly name: string) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.can(this.name, 'release');
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    const expected = model.releaseHeld(this.name);
+    same(real.releaseHeld(this.name), expected, 'release() returned');
+  }
+  toString(): string {
+    return `release ${this.name}`;
+  }
+}
+
+class UnsubscribeStep extends Step {
+  constructor(readonly name: string) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.can(this.name, 'unsubscribe');
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.unsubscribe(this.name);
+    real.unsubscribe(this.name);
+  }
+  toString(): string {
+    return `unsubscribe ${this.name}`;
+  }
+}
+
+class FinishStep extends Step {
+  constructor(
+    readonly name: string,
+    readonly how: 'complete' | 'error' | 'cut',
+  ) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.can(this.name, this.how);
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (this.how === 'cut') {
+      model.cut(this.name);
+      real.cut(this.name);
+    } else {
+      model.finish(this.name, this.how);
+      real.finish(this.name, this.how);
+    }
+  }
+  toString(): string {
+    return this.how === 'cut' ? `unsubscribe ${this.name} (cut off)` : `${this.name}'s source: ${this.how}`;
+  }
+}
+
+class OverReleaseStep extends Step {
+  constructor(readonly permits: number) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    // A BoundedSemaphore is only over-released above its bound (which must throw): a release within
+    // the bound by someone holding nothing would make a later, rightful release throw.
+    return !model.bounded || model.value + this.permits > model.bound;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (model.bounded) {
+      const value = real.semaphore.value;
+      const error = throwsA(OverReleaseError, () => real.overRelease(this.permits), 'over-release');
+      same(error.bound, model.bound, 'OverReleaseError.bound');
+      same(real.semaphore.value, value, 'value after a refused release');
+      return;
+    }
+    const expected = model.overRelease(this.permits);
+    same(real.overRelease(this.permits), expected, 'release() returned');
+  }
+  toString(): string {
+    return `release(${this.permits}) by no holder (over-release)`;
+  }
+}
+
+function actionText(name: string, action: Action): string {
+  if (name === NEXT_WAITING) return `unsubscribe the next request still waiting`;
+  switch (action) {
+    case 'release':
+    case 'unsubscribe':
+      return `${action} ${name}`;
+    case 'acquire':
+      return `${name} = acquire()`;
+    case 'emit':
+      return `${name}'s source emits`;
+    case 'cut':
+      return `unsubscribe ${name} (cut off)`;
+    default:
+      return `${name}'s source: ${action}`;
+  }
+}
+
+/**
+ * Schedules an action on the request alive now, `ms` from now, on the primitive's scheduler: so
+ * that releases, unsubscriptions and completions race timeouts due in the same frame (rule 6).
+ * When it fires it acts only if that same request is still in a state where the action applies.
+ */
+class LaterStep extends Step {
+  constructor(
+    readonly ms: number,
+    readonly name: string,
+    readonly action: Action,
+  ) {
+    super();
+  }
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.can(this.name, this.action);
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    const { name, action } = this;
+    const request = model.requests.get(name);
+    model.clock.schedule(this.ms, () => {
+      if (model.requests.get(name) === request && model.can(name, action)) model.perform(name, action);
+    });
+    const handle = real.handles.get(name);
+    real.scheduler.schedule(() => {
+      if (real.handles.get(name) === handle && real.can(name, action)) real.perform(name, action);
+    }, this.ms);
+  }
+  toString(): string {
+    return `in ${this.ms} ms: ${actionText(this.name, this.action)}`;
+  }
+}
+
+class AdvanceStep extends Step {
+  constructor(readonly ms: number) {
+    super();
+  }
+  check(): boolean {
+    return true;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.advance(this.ms);
+    real.advance(this.ms);
+  }
+  toString(): string {
+    return `advance ${this.ms} ms`;
+  }
+}
+
+class WaitStep extends Step {
+  constructor(readonly timeout: number | null) {
+    super();
+  }
+  check(): boolean {
+    return true;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.wait(this.timeout);
+    real.wait(this.timeout);
+  }
+  toString(): string {
+    return this.timeout === null ? 'wait()' : `wait({ timeout: ${this.timeout} })`;
+  }
+}
+
+class RawlinkStep extends Step {
+  check(): boolean {
+    return true;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.rawlink();
+    real.rawlink();
+  }
+  toString(): string {
+    return 'rawlink(callback)';
+  }
+}
+
+class SubscribeValueStep extends Step {
+  check(model: Readonly<SemaphoreModel>): boolean {
+    return model.listeners < 3;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    model.listeners++;
+    real.subscribeValue();
+  }
+  toString(): string {
+    return 'subscribe to the permit observable';
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Arbitraries
+
+export const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
+
+const nameArb = fc.constantFrom(...NAMES);
+const permitsArb = fc.oneof(
+  { arbitrary: fc.constant(1), weight: 3 },
+  { arbitrary: fc.integer({ min: 2, max: 3 }), weight: 2 },
+);
+const timeoutArb = fc.oneof(
+  { arbitrary: fc.constant(null), weight: 4 },
+  { arbitrary: fc.integer({ min: 1, max: 8 }), weight: 4 },
+  { arbitrary: fc.constantFrom(0, -1), weight: 1 },
+);
+
+const actionArb = fc.constantFrom<Action>(
+  'release',
+  'unsubscribe',
+  'complete',
+  'error',
+  'cut',
+  'acquire',
+  'emit',
+);
+const reactionArb: fc.Arbitrary<Reaction> = fc.oneof(
+  fc.record({ action: actionArb, target: nameArb }),
+  fc.record({ action: fc.constantFrom<Action>('unsubscribe', 'cut'), target: fc.constant(NEXT_WAITING) }),
+);
+
+const acquireArb = fc
+  .record({
+    name: nameArb,
+    permits: permitsArb,
+    timeout: timeoutArb,
+    blocking: fc.oneof(
+      { arbitrary: fc.constant(true), weight: 5 },
+      { arbitrary: fc.constant(false), weight: 1 },
+    ),
+    atOnce: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 3 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
+    then: fc.option(reactionArb, { freq: 3 }),
+  })
+  .map(({ name, permits, timeout, blocking, atOnce, then }) => {
+    const spec: RequestSpec = {
+      name,
+      kind: 'acquire',
+      permits,
+      timeout,
+      blocking,
+      atOnce,
+      fallback: false,
+      maxWaiting: null,
+      then,
+      innerDelay: 0,
+    };
+    return new AcquireStep(spec);
+  });
+
+const tryAcquireArb = fc.record({ name: nameArb, permits: permitsArb }).map(
+  ({ name, permits }) =>
+    new TryAcquireStep({
+      name,
+      kind: 'tryAcquire',
+      permits,
+      timeout: 0,
+      blocking: false,
+      atOnce: false,
+      fallback: false,
+      maxWaiting: null,
+      then: null,
+      innerDelay: 0,
+    }),
+);
+
+const gateArb = fc
+  .record({
+    name: nameArb,
+    permits: permitsArb,
+    timeout: timeoutArb,
+    atOnce: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 3 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
+    fallback: fc.boolean(),
+    maxWaiting: fc.oneof(
+      { arbitrary: fc.constant(null), weight: 3 },
+      { arbitrary: fc.integer({ min: 0, max: 2 }), weight: 1 },
+    ),
+  })
+  .map(
+    ({ name, permits, timeout, atOnce, fallback, maxWaiting }) =>
+      new GateStep({
+        name,
+        kind: 'gate',
+        permits,
+        timeout,
+        blocking: true,
+        atOnce,
+        fallback,
+        maxWaiting,
+        then: null,
+        innerDelay: 0,
+      }),
+  );
+
+const finishArb = fc.constantFrom('complete' as const, 'error' as const, 'cut' as const);
+
+const mergeArb = fc
+  .record({
+    name: nameArb,
+    permits: permitsArb,
+    timeout: timeoutArb,
+    fallback: fc.boolean(),
+    innerDelay: fc.integer({ min: 0, max: 3 }),
+    innerErrors: fc.oneof(
+      { arbitrary: fc.constant(false), weight: 3 },
+      { arbitrary: fc.constant(true), weight: 1 },
+    ),
+  })
+  .map(
+    ({ name, permits, timeout, fallback, innerDelay, innerErrors }) =>
+      new MergeStep({
+        name,
+        kind: 'merge',
+        permits,
+        timeout,
+        blocking: true,
+        atOnce: false,
+        fallback,
+        maxWaiting: null,
+        then: null,
+        innerDelay,
+        innerErrors: innerErrors && innerDelay > 0,
+      }),
+  );
+
+/** The commands of the semaphore model-based test, weighted towards what moves permits. */
+export const semaphoreCommands: Array<fc.Arbitrary<Cmd>> = [
+  fc.oneof(
+    { arbitrary: acquireArb, weight: 5 },
+    { arbitrary: gateArb, weight: 5 },
+    { arbitrary: mergeArb, weight: 4 },
+    { arbitrary: tryAcquireArb, weight: 1 },
+  ),
+  fc.oneof(
+    { arbitrary: nameArb.map((name) => new ReleaseStep(name)), weight: 4 },
+    { arbitrary: nameArb.map((name) => new UnsubscribeStep(name)), weight: 2 },
+    { arbitrary: nameArb.map((name) => new EmitStep(name)), weight: 6 },
+    {
+      arbitrary: fc.tuple(nameArb, finishArb).map(([name, how]) => new FinishStep(name, how)),
+      weight: 5,
+    },
+    {
+      arbitrary: fc
+        .tuple(fc.integer({ min: 1, max: 8 }), nameArb, actionArb)
+        .map(([ms, name, action]) => new LaterStep(ms, name, action)),
+      weight: 3,
+    },
+  ),
+  fc.oneof(
+    { arbitrary: fc.integer({ min: 1, max: 6 }).map((ms) => new AdvanceStep(ms)), weight: 4 },
+    { arbitrary: permitsArb.map((permits) => new OverReleaseStep(permits)), weight: 1 },
+    { arbitrary: timeoutArb.map((timeout) => new WaitStep(timeout)), weight: 1 },
+    { arbitrary: fc.constant(new RawlinkStep()), weight: 1 },
+    { arbitrary: fc.constant(new SubscribeValueStep()), weight: 1 },
+  ),
+];
+
+/** What the test starts from: the primitive and its initial value. */
+export class SemaphoreSetup {
+  constructor(
+    readonly initial: number,
+    readonly bounded: boolean,
+  ) {}
+  [fc.toStringMethod](): string {
+    return `new ${this.bounded ? 'BoundedSemaphore' : 'Semaphore'}(${this.initial})`;
+  }
+}
+
+export const semaphoreSetupArb = fc
+  .record({ initial: fc.integer({ min: 0, max: 3 }), bounded: fc.boolean() })
+  .filter(({ initial, bounded }) => !(bounded && initial === 0))
+  .map(({ initial, bounded }) => new SemaphoreSetup(initial, bounded));

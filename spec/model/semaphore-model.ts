@@ -1,0 +1,689 @@
+import { ModelClock, type ModelTimer } from './clock.js';
+
+/**
+ * The reference model of a `Semaphore` / `BoundedSemaphore` (SPEC §2), written from the contract
+ * with plain arrays and no RxJS: a counter, a FIFO of requests with strict head-of-line granting,
+ * a hand-off that deducts permits at once and announces grants from one trampoline (rules 2-4),
+ * timeouts on a virtual clock (rule 6), withdrawal (rule 7), the gated-stream lifetime of
+ * `withPermit` / `boundedPermit` (rule 8), `wait` / `rawlink` (rules 10-11), the settled values of
+ * the permit observable (rule 12), the bound (rule 13) and `mergeMapWithPermit` (rule 18).
+ *
+ * Where the contract leaves an order open, the model takes the reading that keeps rules 2, 7 and 18
+ * literal, and the real primitives must agree:
+ * - a `mergeMapWithPermit` that is unsubscribed or fails withdraws all its queued values before any
+ *   grant that withdrawal causes runs (as if withdrawn newest first, so that only the last
+ *   withdrawal re-examines the queue): none of them is granted on the way, and none blocks the
+ *   queue meanwhile;
+ * - values its source emits once it is closed are ignored, and its first error is the one
+ *   delivered;
+ * - a request whose deadline has come is not touched by other steps of that frame (its timeout
+ *   fires first or is already firing).
+ *
+ * Everything the real system should make visible is logged: `events` (grants, `false`, gated
+ * stream notifications, in the order subscribers see them), `valueLog` (settled values, as the
+ * permit observable must deliver them) and `readyLog` (`wait` results and `rawlink` calls).
+ */
+
+/** What can be done to a named request (or, for `acquire`, under a free name). */
+export type Action = 'release' | 'unsubscribe' | 'complete' | 'error' | 'cut' | 'acquire' | 'emit';
+
+/** A reaction's target meaning "the earliest request still waiting that subscribed after me". */
+export const NEXT_WAITING = '(next waiting)';
+
+/** Something an `acquire()` observer does as soon as it is granted, before anything else. */
+export interface Reaction {
+  readonly action: Action;
+  /** A name, or {@link NEXT_WAITING}. */
+  readonly target: string;
+}
+
+/** The plain request `acquire` reactions make: one permit, blocking, no timeout. */
+export function plainAcquire(name: string): RequestSpec {
+  return {
+    name,
+    kind: 'acquire',
+    permits: 1,
+    timeout: null,
+    blocking: true,
+    atOnce: false,
+    fallback: false,
+    maxWaiting: null,
+    then: null,
+    innerDelay: 0,
+  };
+}
+
+/** What a named request is and how it behaves once granted. */
+export interface RequestSpec {
+  readonly name: string;
+  /**
+   * `acquire()`, `tryAcquire()`, a gated stream (`withPermit` / `boundedPermit`), a
+   * `mergeMapWithPermit` subscription, or one value queued by such a merge.
+   */
+  readonly kind: 'acquire' | 'tryAcquire' | 'gate' | 'merge' | 'mergeValue';
+  readonly permits: number;
+  /** `null`: wait for ever; `<= 0`: do not wait. */
+  readonly timeout: number | null;
+  /** acquire: `blocking` option. */
+  readonly blocking: boolean;
+  /** acquire: the observer releases as soon as it sees `true`; gate: the source completes synchronously. */
+  readonly atOnce: boolean;
+  /** gate: a `with` fallback. */
+  readonly fallback: boolean;
+  /** gate: `null` for `withPermit`, else `boundedPermit` with this `maxWaiting`. */
+  readonly maxWaiting: number | null;
+  /** acquire: what its observer does when granted (from inside the grant). */
+  readonly then: Reaction | null;
+  /** merge: each value's inner is `timer(innerDelay)` (`of(value)` for 0). */
+  readonly innerDelay: number;
+  /** merge: the inner errors at its timer instead of emitting (only with `innerDelay` > 0). */
+  readonly innerErrors?: boolean;
+}
+
+/** `closing`: withdrawn by its timeout (or refused), its subscriber not yet told. */
+export type RequestState = 'queued' | 'assigned' | 'holding' | 'closing' | 'done';
+
+export interface ModelRequest {
+  readonly spec: RequestSpec;
+  state: RequestState;
+  timer: ModelTimer | null;
+  /** When a timed request gives up. */
+  readonly deadline: number;
+  /** Inside its own subscribe call. */
+  settling: boolean;
+  /** Subscription order. */
+  readonly seq: number;
+  /** merge: its state; mergeValue: the merge it belongs to. */
+  readonly merge?: ModelMerge;
+  /** mergeValue: the source value. */
+  readonly value?: number;
+}
+
+/**
+ * A `source.pipe(mergeMapWithPermit(semaphore, project, options))` subscription (rule 18): every
+ * source value queues a request in the semaphore's FIFO; `project` runs when it is granted; the
+ * permits go back when that inner completes or is cut off. Unsubscribing, a source error or a
+ * timeout without fallback withdraws every queued value (all of them, from the newest: none of them
+ * is granted on the way) and cuts the running inners off.
+ */
+export interface ModelMerge {
+  readonly request: ModelRequest;
+  /** Values whose request is queued (or assigned), oldest first. */
+  readonly queued: ModelRequest[];
+  /** Inners running, in subscription order. */
+  readonly running: ModelInner[];
+  active: number;
+  emitted: number;
+  sourceDone: boolean;
+  closed: boolean;
+}
+
+interface ModelInner {
+  readonly value: number | 'fallback';
+  timer: ModelTimer | null;
+}
+
+interface ReadyEntry {
+  readonly id: string;
+  readonly kind: 'wait' | 'rawlink';
+  timer: ModelTimer | null;
+}
+
+export class SemaphoreModel {
+  value: number;
+  readonly bound: number;
+  /** Permits added by deliberate over-releases (unbounded `Semaphore` only). */
+  extra = 0;
+  readonly queue: ModelRequest[] = [];
+  readonly requests = new Map<string, ModelRequest>();
+  readonly clock = new ModelClock();
+
+  readonly events: string[] = [];
+  readonly valueLog: number[] = [];
+  readonly readyLog: string[] = [];
+
+  private jobs: Array<() => void> = [];
+  private running = false;
+  private announced: number;
+  private ready: ReadyEntry[] = [];
+  private readyCount = 0;
+  private seq = 0;
+  /** Subscribers of the permit observable, beyond the one the harness keeps from the start. */
+  listeners = 0;
+  step = 0;
+
+  constructor(
+    readonly initial: number,
+    readonly bounded: boolean,
+  ) {
+    this.value = initial;
+    this.bound = bounded ? initial : Infinity;
+    this.announced = initial;
+  }
+
+  /** The live request called `name` (not finished), if any. */
+  live(name: string): ModelRequest | undefined {
+    const request = this.requests.get(name);
+    return request !== undefined && request.state !== 'done' ? request : undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The engine: counter, FIFO, hand-off, trampoline.
+
+  private settle(): void {
+    if (this.value !== this.announced) {
+      this.announced = this.value;
+      this.valueLog.push(this.value);
+    }
+    if (this.value > 0 && this.ready.length > 0) {
+      const woken = this.ready;
+      this.ready = [];
+      for (const entry of woken) {
+        entry.timer?.cancel();
+        this.readyLog.push(entry.kind === 'wait' ? `${entry.id} -> ${this.value}` : `${entry.id} called`);
+      }
+    }
+  }
+
+  private drain(): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      let job: (() => void) | undefined;
+      while ((job = this.jobs.shift()) !== undefined) job();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private grantQueued(): void {
+    while (this.queue.length > 0 && this.queue[0].spec.permits <= this.value) {
+      const head = this.queue.shift()!;
+      this.value -= head.spec.permits;
+      head.state = 'assigned';
+      this.jobs.push(() => {
+        if (head.state !== 'assigned') return;
+        this.granted(head);
+      });
+    }
+  }
+
+  /** Queues `request`, or grants it now (rule 5). Returns whether it was granted now. */
+  private request(request: ModelRequest): boolean {
+    if (this.queue.length === 0 && this.value >= request.spec.permits) {
+      this.value -= request.spec.permits;
+      this.settle();
+      const outermost = !this.running;
+      this.running = true;
+      try {
+        this.granted(request);
+      } finally {
+        if (outermost) {
+          this.running = false;
+          this.drain();
+        }
+      }
+      return true;
+    }
+    request.state = 'queued';
+    this.queue.push(request);
+    return false;
+  }
+
+  /** `release(n)`: returns the value after the hand-off, or throws 'OverReleaseError'. */
+  release(permits: number): number {
+    if (this.value + permits > this.bound) throw new Error('OverReleaseError');
+    this.value += permits;
+    this.grantQueued();
+    this.settle();
+    this.drain();
+    return this.value;
+  }
+
+  private withdraw(request: ModelRequest, final: RequestState = 'done'): boolean {
+    request.timer?.cancel();
+    request.timer = null;
+    if (request.state === 'queued') {
+      const index = this.queue.indexOf(request);
+      this.queue.splice(index, 1);
+      request.state = final;
+      if (index === 0) {
+        this.grantQueued();
+        this.settle();
+        this.drain();
+      }
+      return true;
+    }
+    if (request.state === 'assigned') {
+      request.state = final;
+      this.value += request.spec.permits;
+      this.grantQueued();
+      this.settle();
+      this.drain();
+      return true;
+    }
+    return false;
+  }
+
+  tryAcquire(permits: number): boolean {
+    if (this.queue.length !== 0 || this.value < permits) return false;
+    this.value -= permits;
+    this.settle();
+    this.drain();
+    return true;
+  }
+
+  /** A request is told of its grant: what its subscriber, observer and source do then. */
+  private granted(request: ModelRequest): void {
+    const { spec } = request;
+    request.state = 'holding';
+    request.timer?.cancel();
+    request.timer = null;
+    if (spec.kind === 'mergeValue') {
+      this.mergeValueGranted(request);
+      return;
+    }
+    if (spec.kind === 'gate') {
+      this.events.push(`${spec.name}: source subscribed`);
+      if (spec.atOnce) {
+        this.events.push(`${spec.name}: next ${spec.name}1`);
+        request.state = 'done';
+        this.release(spec.permits);
+        this.events.push(`${spec.name}: complete`);
+      }
+      return;
+    }
+    this.sawTrue(request);
+  }
+
+  /** An `acquire()` observer sees `true`: it holds the permits, and reacts. */
+  private sawTrue(request: ModelRequest): void {
+    const { spec } = request;
+    request.state = 'holding';
+    this.events.push(`${spec.name}: true`);
+    const target = spec.then === null ? null : this.resolve(request, spec.then.target);
+    if (target !== null && this.can(target, spec.then!.action)) this.perform(target, spec.then!.action);
+    if (spec.atOnce && request.state === 'holding') {
+      request.state = 'done';
+      this.release(spec.permits);
+    }
+  }
+
+  /** The name `target` designates for `request`'s reaction, if any. */
+  private resolve(request: ModelRequest, target: string): string | null {
+    if (target !== NEXT_WAITING) return target;
+    let next: ModelRequest | null = null;
+    for (const other of this.requests.values()) {
+      const waiting = other.state === 'queued' || other.state === 'assigned';
+      if (!waiting || other.settling || other.deadline <= this.clock.now || other.seq <= request.seq)
+        continue;
+      if (next === null || other.seq < next.seq) next = other;
+    }
+    return next === null ? null : next.spec.name;
+  }
+
+  /**
+   * Whether `action` applies to `name` now. Not to a request inside its own subscribe, nor to one
+   * whose deadline has come (its timeout is firing, or about to in this frame).
+   */
+  can(name: string, action: Action): boolean {
+    const request = this.live(name);
+    if (action === 'acquire') return request === undefined;
+    if (request === undefined || request.settling || request.state === 'closing') return false;
+    if ((request.state === 'queued' || request.state === 'assigned') && request.deadline <= this.clock.now)
+      return false;
+    const { kind, atOnce } = request.spec;
+    if (kind === 'merge') {
+      if (action === 'cut') return true;
+      return (action === 'emit' || action === 'complete' || action === 'error') && !request.merge!.sourceDone;
+    }
+    switch (action) {
+      case 'release':
+        return (kind === 'acquire' || kind === 'tryAcquire') && request.state === 'holding';
+      case 'unsubscribe':
+        return kind === 'acquire' && (request.state === 'queued' || request.state === 'assigned');
+      case 'cut':
+        return kind === 'gate';
+      case 'emit':
+        return false;
+      default:
+        return kind === 'gate' && request.state === 'holding' && !atOnce;
+    }
+  }
+
+  perform(name: string, action: Action): void {
+    switch (action) {
+      case 'release':
+        this.releaseHeld(name);
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(name);
+        return;
+      case 'cut':
+        this.cut(name);
+        return;
+      case 'acquire':
+        this.acquire(plainAcquire(name));
+        return;
+      case 'emit':
+        this.emit(name);
+        return;
+      default:
+        this.finish(name, action);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // What the commands do.
+
+  private open(spec: RequestSpec): ModelRequest {
+    const timed = spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0;
+    const request: ModelRequest = {
+      spec,
+      state: 'queued',
+      timer: null,
+      deadline: timed ? this.clock.now + spec.timeout! : Infinity,
+      settling: true,
+      seq: ++this.seq,
+    };
+    this.requests.set(spec.name, request);
+    return request;
+  }
+
+  /** `acquire(options)` subscribed, or `tryAcquire(permits)`. */
+  acquire(spec: RequestSpec): void {
+    const request = this.open(spec);
+    try {
+      if (spec.kind === 'tryAcquire' || !spec.blocking || (spec.timeout !== null && spec.timeout <= 0)) {
+        const ok = this.tryAcquire(spec.permits);
+        if (spec.kind === 'tryAcquire') {
+          request.state = ok ? 'holding' : 'done';
+        } else if (ok) {
+          this.sawTrue(request);
+        } else {
+          request.state = 'done';
+          this.events.push(`${spec.name}: false`);
+        }
+        return;
+      }
+      if (this.request(request)) return;
+      if (spec.timeout !== null) {
+        request.timer = this.clock.schedule(spec.timeout, () => {
+          request.timer = null;
+          if (this.withdraw(request, 'closing')) {
+            request.state = 'done';
+            this.events.push(`${spec.name}: false`);
+          }
+        });
+      }
+    } finally {
+      request.settling = false;
+    }
+  }
+
+  /** A gated stream subscribed: `source.pipe(withPermit(...))` or `boundedPermit`. */
+  gate(spec: RequestSpec): void {
+    const request = this.open(spec);
+    try {
+      if (this.request(request)) return;
+      const maxWaiting = spec.maxWaiting ?? Infinity;
+      if (this.queue.length > maxWaiting) {
+        this.withdraw(request, 'closing');
+        this.fail(request, 'PermitRejectedError');
+        return;
+      }
+      if (spec.timeout === null) return;
+      if (spec.timeout <= 0) {
+        if (this.withdraw(request, 'closing')) this.fail(request, 'PermitTimeoutError');
+        return;
+      }
+      request.timer = this.clock.schedule(spec.timeout, () => {
+        request.timer = null;
+        if (this.withdraw(request, 'closing')) this.fail(request, 'PermitTimeoutError');
+      });
+    } finally {
+      request.settling = false;
+    }
+  }
+
+  private fail(request: ModelRequest, error: string): void {
+    const { name } = request.spec;
+    request.state = 'done';
+    if (request.spec.fallback) {
+      this.events.push(`${name}: next fallback for ${error}`, `${name}: complete`);
+    } else {
+      this.events.push(`${name}: error ${error}`);
+    }
+  }
+
+  /** The holder of an acquire releases what it took. */
+  releaseHeld(name: string): number {
+    const request = this.live(name)!;
+    request.state = 'done';
+    return this.release(request.spec.permits);
+  }
+
+  /** Unsubscribes a queued `acquire()`. */
+  unsubscribe(name: string): void {
+    this.withdraw(this.live(name)!);
+  }
+
+  /** The source of a running gated stream (or of a merge) completes or errors. */
+  finish(name: string, how: 'complete' | 'error'): void {
+    const request = this.live(name)!;
+    if (request.spec.kind === 'merge') {
+      const merge = request.merge!;
+      merge.sourceDone = true;
+      if (how === 'complete') this.completeIfDone(merge);
+      else this.failMerge(merge, `TestError ${name}`);
+      return;
+    }
+    request.state = 'done';
+    this.release(request.spec.permits);
+    this.events.push(how === 'complete' ? `${name}: complete` : `${name}: error TestError ${name}`);
+  }
+
+  /** A gated stream is unsubscribed (cut off): withdrawn while queued, its permits back if running. */
+  cut(name: string): void {
+    const request = this.live(name)!;
+    if (request.spec.kind === 'merge') {
+      // The subscriber's finalizers, in order: the merge (withdraws its queued values), then each
+      // running inner (its permits back).
+      const merge = request.merge!;
+      request.state = 'done';
+      merge.sourceDone = true;
+      this.closeMerge(merge);
+      for (const inner of merge.running.splice(0)) this.cutInner(merge, inner);
+      return;
+    }
+    if (request.state === 'holding') {
+      request.state = 'done';
+      this.release(request.spec.permits);
+    } else {
+      this.withdraw(request);
+    }
+  }
+
+  /** A release by nobody who holds a permit. Throws 'OverReleaseError' when above the bound. */
+  overRelease(permits: number): number {
+    const value = this.release(permits);
+    this.extra += permits;
+    return value;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // mergeMapWithPermit
+
+  /** `source.pipe(mergeMapWithPermit(...))` subscribed. */
+  mergeStart(spec: RequestSpec): void {
+    const request: ModelRequest = {
+      spec,
+      state: 'holding',
+      timer: null,
+      deadline: Infinity,
+      settling: false,
+      seq: ++this.seq,
+    };
+    const merge: ModelMerge = {
+      request,
+      queued: [],
+      running: [],
+      active: 0,
+      emitted: 0,
+      sourceDone: false,
+      closed: false,
+    };
+    (request as { merge?: ModelMerge }).merge = merge;
+    this.requests.set(spec.name, request);
+  }
+
+  /** The merge's source emits its next value (ignored once the merge is closed). */
+  emit(name: string): void {
+    const merge = this.live(name)!.merge!;
+    const value = ++merge.emitted;
+    if (merge.closed) return;
+    const { spec } = merge.request;
+    merge.active++;
+    const entry: ModelRequest = {
+      spec: { ...spec, name: `${spec.name}.${value}`, kind: 'mergeValue', then: null },
+      state: 'queued',
+      timer: null,
+      deadline: spec.timeout !== null && spec.timeout > 0 ? this.clock.now + spec.timeout : Infinity,
+      settling: false,
+      seq: ++this.seq,
+      merge,
+      value,
+    };
+    merge.queued.push(entry);
+    if (this.request(entry)) return;
+    if (spec.timeout === null) return;
+    if (spec.timeout <= 0) this.mergeValueTimeOut(entry);
+    else {
+      entry.timer = this.clock.schedule(spec.timeout, () => {
+        entry.timer = null;
+        this.mergeValueTimeOut(entry);
+      });
+    }
+  }
+
+  private leaveMergeQueue(entry: ModelRequest): void {
+    const queued = entry.merge!.queued;
+    const index = queued.indexOf(entry);
+    if (index >= 0) queued.splice(index, 1);
+    entry.timer?.cancel();
+    entry.timer = null;
+  }
+
+  private mergeValueGranted(entry: ModelRequest): void {
+    const merge = entry.merge!;
+    this.leaveMergeQueue(entry);
+    entry.state = 'holding';
+    this.events.push(`${merge.request.spec.name}: project ${entry.value}`);
+    this.subscribeInner(merge, entry.value!);
+  }
+
+  private subscribeInner(merge: ModelMerge, value: number | 'fallback'): void {
+    const name = merge.request.spec.name;
+    const inner: ModelInner = { value, timer: null };
+    merge.running.push(inner);
+    if (value === 'fallback') {
+      this.events.push(`${name}: next fallback for PermitTimeoutError`);
+      this.innerComplete(merge, inner);
+      return;
+    }
+    const delay = merge.request.spec.innerDelay;
+    if (delay === 0) {
+      this.events.push(`${name}: next ${value}`);
+      this.innerComplete(merge, inner);
+      return;
+    }
+    inner.timer = this.clock.schedule(delay, () => {
+      inner.timer = null;
+      if (merge.request.spec.innerErrors) {
+        this.failMerge(merge, `TestError ${name}.${value}`);
+        return;
+      }
+      this.events.push(`${name}: next ${value}`);
+      this.innerComplete(merge, inner);
+    });
+  }
+
+  private innerComplete(merge: ModelMerge, inner: ModelInner): void {
+    merge.running.splice(merge.running.indexOf(inner), 1);
+    if (inner.value !== 'fallback') this.release(merge.request.spec.permits);
+    merge.active--;
+    this.completeIfDone(merge);
+  }
+
+  private cutInner(merge: ModelMerge, inner: ModelInner): void {
+    inner.timer?.cancel();
+    inner.timer = null;
+    if (inner.value !== 'fallback') this.release(merge.request.spec.permits);
+  }
+
+  private completeIfDone(merge: ModelMerge): void {
+    if (!merge.sourceDone || merge.active !== 0 || merge.request.state === 'done') return;
+    merge.request.state = 'done';
+    merge.closed = true;
+    this.events.push(`${merge.request.spec.name}: complete`);
+  }
+
+  /** Withdraws every queued value, newest first, so that no withdrawal grants one of them. */
+  private closeMerge(merge: ModelMerge): void {
+    if (merge.closed) return;
+    merge.closed = true;
+    let entry: ModelRequest | undefined;
+    while ((entry = merge.queued.pop()) !== undefined) {
+      this.withdraw(entry);
+      entry.state = 'done';
+    }
+  }
+
+  /** The merge errors: the first error wins; one raised while it fails (or after) is dropped. */
+  private failMerge(merge: ModelMerge, error: string): void {
+    if (merge.closed) return;
+    this.closeMerge(merge);
+    for (const inner of merge.running.splice(0)) this.cutInner(merge, inner);
+    if (merge.request.state === 'done') return; // unsubscribed meanwhile: nobody to tell
+    merge.request.state = 'done';
+    this.events.push(`${merge.request.spec.name}: error ${error}`);
+  }
+
+  private mergeValueTimeOut(entry: ModelRequest): void {
+    if (!this.withdraw(entry, 'closing')) return;
+    const merge = entry.merge!;
+    this.leaveMergeQueue(entry);
+    entry.state = 'done';
+    if (merge.closed) return; // cut off meanwhile: nobody to tell
+    if (merge.request.spec.fallback) this.subscribeInner(merge, 'fallback');
+    else this.failMerge(merge, 'PermitTimeoutError');
+  }
+
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  wait(timeout: number | null): string {
+    const id = `wait#${++this.readyCount}`;
+    if (this.value > 0 || (timeout !== null && timeout <= 0)) {
+      this.readyLog.push(`${id} -> ${this.value}`);
+      return id;
+    }
+    const entry: ReadyEntry = { id, kind: 'wait', timer: null };
+    this.ready.push(entry);
+    if (timeout !== null) {
+      entry.timer = this.clock.schedule(timeout, () => {
+        this.ready.splice(this.ready.indexOf(entry), 1);
+        this.readyLog.push(`${id} -> ${this.value}`);
+      });
+    }
+    return id;
+  }
+
+  rawlink(): string {
+    const id = `rawlink#${++this.readyCount}`;
+    if (this.value > 0) this.readyLog.push(`${id} called`);
+    else this.ready.push({ id, kind: 'rawlink', timer: null });
+    return id;
+  }
+}
