@@ -1,0 +1,423 @@
+'use strict';
+// `npm run bench`: every contender on the same workloads, in one Node process, in interleaved rounds
+// (one warm-up round, then ROUNDS measured ones), then the targets of issue #5, then bench/RESULTS.md.
+//
+//   node --expose-gc --max-old-space-size=8192 bench/run.js [options]
+//     --rounds N     measured rounds per workload (default 5, at least 5 for RESULTS.md)
+//     --only W1,W3   run only these workloads (RESULTS.md is then not written)
+//     --scale F      multiply every n by F (quick checks; RESULTS.md is then not written)
+//     --filter RE    run only the contenders whose name matches RE (for profiling; no targets)
+//     --no-write     do not write RESULTS.md
+//
+// Profile one workload (profiles go to /tmp, never into the repository):
+//   node --cpu-prof --cpu-prof-dir=/tmp/permits-prof --expose-gc --max-old-space-size=8192 \
+//     bench/run.js --only W5 --no-write
+//   node bench/top-self.js /tmp/permits-prof/*.cpuprofile
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { loadLibraries, versionOf } = require('./libs.js');
+const {
+  runGroup,
+  groupTable,
+  pairRatio,
+  table,
+  formatRatio,
+  formatBytes,
+  formatNs,
+  formatN,
+} = require('./harness.js');
+
+const WORKLOADS = {
+  W1: require('./workloads/w1-uncontended.js'),
+  W2: require('./workloads/w2-microtask-tasks.js'),
+  W3: require('./workloads/w3-queued.js'),
+  W4: require('./workloads/w4-withdraw.js'),
+  W5: require('./workloads/w5-sync-inners.js'),
+};
+
+function parseArgs(argv) {
+  const options = { rounds: 5, only: null, scale: 1, write: true, filter: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--rounds') options.rounds = Number(argv[++i]);
+    else if (arg === '--only') options.only = argv[++i].split(',').map((s) => s.trim().toUpperCase());
+    else if (arg === '--scale') options.scale = Number(argv[++i]);
+    else if (arg === '--no-write') options.write = false;
+    else if (arg === '--filter') options.filter = new RegExp(argv[++i]);
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  if (!(options.rounds >= 1)) throw new Error('--rounds must be >= 1');
+  return options;
+}
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const progress = (line) => process.stderr.write(`${line}\n`);
+
+/** Each target of issue #5: the measured figure, the limit, met or missed. */
+function evaluateTargets(results) {
+  const group = (id) => {
+    for (const w of Object.values(results)) for (const g of w.groups) if (g.id === id) return g;
+    return null;
+  };
+  const row = (g, name) => g.rows.find((r) => r.name === name);
+  const targets = [];
+  const add = (id, what, measured, limit, met, detail = '') =>
+    targets.push({ id, what, measured, limit, met, detail });
+  const cpuNote = (r) => `CPU-time ratio ${formatRatio(r.cpuRatio)}`;
+  const engineNote = (g, name) => {
+    const e = row(g, name);
+    return e ? `; the engine alone (src/core, no RxJS): ${formatRatio(e.ratio)}` : '';
+  };
+
+  const w1 = group('W1');
+  if (w1) {
+    const r = row(w1, 'rxjs-permits: tryAcquire + release');
+    const engine = row(w1, 'rxjs-permits engine (src/core, no checks): tryAcquire(1) + release(1)');
+    add(
+      'W1',
+      '`tryAcquire` + `release` vs lower bound',
+      formatRatio(r.ratio),
+      '≤ 1.5x',
+      r.ratio <= 1.5,
+      `${cpuNote(r)}` +
+        (engine ? `; the engine alone (src/core, no argument checks): ${formatRatio(engine.ratio)}` : ''),
+    );
+    const a = 'rxjs-permits: acquire().subscribe(release)';
+    const mutex = pairRatio(w1, a, 'async-mutex Mutex: await acquire(), release()');
+    const sem = pairRatio(w1, a, 'async-mutex Semaphore(1): await acquire(), release()');
+    const worst = Math.max(mutex, sem);
+    add(
+      'W1',
+      'Observable `acquire()` path vs async-mutex (the faster of its Mutex and Semaphore)',
+      formatRatio(worst),
+      '≤ 1.0x',
+      worst <= 1,
+      `vs Mutex ${formatRatio(mutex)}, vs Semaphore(1) ${formatRatio(sem)}`,
+    );
+  }
+  const w2 = group('W2');
+  if (w2) {
+    const r = row(w2, 'rxjs-permits: mergeMapWithPermit(sem, task)');
+    const small = group('W2-withPermit-10^4');
+    const atSmall = small && row(small, 'rxjs-permits: mergeMapWithPermit(sem, task)');
+    add(
+      'W2',
+      `\`mergeMapWithPermit(sem, task)\` vs \`mergeMap(task, 8)\` at ${formatN(w2.n)}`,
+      formatRatio(r.ratio),
+      '≤ 1.2x',
+      r.ratio <= 1.2,
+      `${cpuNote(r)}` +
+        (atSmall
+          ? `; at ${formatN(small.n)}: ${formatRatio(atSmall.ratio)} (CPU ${formatRatio(atSmall.cpuRatio)})`
+          : ''),
+    );
+  }
+  for (const id of ['W2-withPermit-10^4', 'W2-withPermit-10^5']) {
+    const g = group(id);
+    if (!g) continue;
+    const r = row(g, 'rxjs-permits: mergeMap(x => task(x).pipe(withPermit(sem)))');
+    add(
+      'W2',
+      `\`mergeMap(x => task(x).pipe(withPermit(sem)))\` at ${formatN(g.n)} vs \`mergeMap(task, 8)\``,
+      formatRatio(r.ratio),
+      'reported',
+      null,
+      `${formatNs(r.median)} per task`,
+    );
+  }
+  const w3 = group('W3');
+  if (w3) {
+    const permits = row(w3, 'rxjs-permits: acquire().subscribe(cb)');
+    const sema = row(w3, 'async-sema: acquire().then(cb)');
+    const floor = row(w3, 'RxJS floor: lower bound as an Observable, acquire$().subscribe(cb)');
+    add(
+      'W3',
+      'heap per queued `acquire()` request',
+      formatBytes(permits.heap),
+      '≤ 450 B',
+      permits.heap <= 450,
+      `async-sema: ${formatBytes(sema.heap)}; rxjs-permits with a shared observer object: ${formatBytes(
+        row(w3, 'rxjs-permits: acquire().subscribe(observer)').heap,
+      )}; RxJS floor: ${formatBytes(floor.heap)}`,
+    );
+    add(
+      'W3',
+      'drain per waiter vs lower bound',
+      formatRatio(permits.ratio),
+      '≤ 2x',
+      permits.ratio <= 2,
+      `${cpuNote(permits)}; the RxJS floor alone is ${formatRatio(floor.ratio)}; rxjs-permits / RxJS floor ${formatRatio(
+        pairRatio(w3, permits.name, floor.name),
+      )}` + engineNote(w3, 'rxjs-permits engine (src/core, no RxJS): request(1, grantee)'),
+    );
+  }
+  const w4 = results.W4;
+  if (w4 && w4.groups.length === 2) {
+    const [g4, g5] = w4.groups;
+    const name = 'rxjs-permits: acquire() subscription.unsubscribe()';
+    const lb = 'lower bound: withdraw(waiter)';
+    const floor = 'RxJS floor: lower bound as an Observable, acquire$() subscription.unsubscribe()';
+    const growth = row(g5, name).median / row(g4, name).median;
+    const lbGrowth = row(g5, lb).median / row(g4, lb).median;
+    const floorGrowth = row(g5, floor).median / row(g4, floor).median;
+    const ratioGrowth = row(g5, name).ratio / row(g4, name).ratio;
+    // Every contender's time per withdrawal grows from 10^4 to 10^5 in random order: the larger heap
+    // misses cache. The RxJS floor (the lower bound's O(1) list behind an RxJS subscription, a
+    // similar object graph per waiter) measures that effect; an O(n) withdrawal would grow ~10x more.
+    add(
+      'W4',
+      `cost per withdrawal does not grow with the queue (${formatN(g4.n)} → ${formatN(g5.n)})`,
+      `${formatRatio(growth)} (RxJS floor ${formatRatio(floorGrowth)})`,
+      "growth ≤ 1.25 × the O(1) RxJS floor's",
+      growth <= 1.25 * floorGrowth,
+      `per withdrawal ${formatNs(row(g4, name).median)} → ${formatNs(row(g5, name).median)}; lower bound ${formatRatio(
+        lbGrowth,
+      )} (${formatNs(row(g4, lb).median)} → ${formatNs(row(g5, lb).median)}); ratio to lower bound ${formatRatio(
+        row(g4, name).ratio,
+      )} → ${formatRatio(row(g5, name).ratio)} (×${ratioGrowth.toFixed(2)}): random order over a 10x larger heap misses cache`,
+    );
+    const worst = Math.max(row(g4, name).ratio, row(g5, name).ratio);
+    add(
+      'W4',
+      'withdrawal vs lower bound (worse of both sizes)',
+      formatRatio(worst),
+      '≤ 2x',
+      worst <= 2,
+      `RxJS floor ${formatRatio(row(g4, floor).ratio)} / ${formatRatio(row(g5, floor).ratio)}; rxjs-permits / RxJS floor ${formatRatio(
+        pairRatio(g4, name, floor),
+      )} / ${formatRatio(pairRatio(g5, name, floor))}` +
+        engineNote(g4, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()') +
+        (row(g5, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()')
+          ? ` / ${formatRatio(row(g5, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()').ratio)}`
+          : ''),
+    );
+  }
+  const w5 = group('W5');
+  if (w5) {
+    const a = row(w5, 'rxjs-permits: mergeMap(x => of(x).pipe(withPermit(sem)))');
+    const floor = row(
+      w5,
+      'RxJS floor: mergeMap(x => of(x).pipe(g)), g a Subscriber-holder withPermit on the lower bound',
+    );
+    add(
+      'W5',
+      `${formatN(w5.n)} sync \`withPermit\` inners under \`mergeMap\` vs \`mergeMap(x => of(x), 1)\``,
+      formatRatio(a.ratio),
+      '≤ 1.5x',
+      a.ratio <= 1.5,
+      `${cpuNote(a)}; RxJS floor ${formatRatio(floor.ratio)}; withPermit(sem) created once: ${formatRatio(
+        row(w5, 'rxjs-permits: same, withPermit(sem) created once').ratio,
+      )}`,
+    );
+    const b = row(
+      w5,
+      'rxjs-permits: mergeMapWithPermit(sem, x => of(x)), all queued behind a held permit, one release',
+    );
+    add(
+      'W5',
+      `${formatN(w5.n)} values queued by \`mergeMapWithPermit\`, drained by one release, vs \`mergeMap(x => of(x), 1)\``,
+      formatRatio(b.ratio),
+      '≤ 1.5x',
+      b.ratio <= 1.5,
+      cpuNote(b),
+    );
+    add(
+      'W5',
+      `no stack overflow at ${formatN(w5.n)}`,
+      'completed',
+      'completes',
+      true,
+      'every run checks count, completion and value',
+    );
+  }
+  return targets;
+}
+
+function targetsTable(targets) {
+  return table(
+    ['workload', 'target', 'measured', 'limit', 'status', 'detail'],
+    targets.map((t) => [
+      t.id,
+      t.what,
+      t.measured,
+      t.limit,
+      t.met === null ? '–' : t.met ? 'met' : '**missed**',
+      t.detail,
+    ]),
+    ['l', 'l', 'r', 'l', 'l', 'l'],
+  );
+}
+
+function environment() {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    v8: process.versions.v8,
+    cpu: `${cpus[0]?.model ?? 'unknown'} × ${cpus.length}`,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' '),
+    versions: ['rxjs', 'async-mutex', 'async-sema', 'p-limit', 'typescript', 'ts-node'].map(
+      (n) => `${n} ${versionOf(n)}`,
+    ),
+  };
+}
+
+function resultsMarkdown(env, options, results, targets, seconds) {
+  const out = [];
+  out.push('# rxjs-permits benchmark results');
+  out.push('');
+  out.push('Generated by `npm run bench` (`bench/run.js`); do not edit by hand.');
+  out.push('');
+  out.push(`- Date: ${env.date}`);
+  out.push(`- Node: ${env.node} (V8 ${env.v8}), flags \`--expose-gc --max-old-space-size=8192\``);
+  out.push(`- CPU: ${env.cpu}`);
+  out.push(
+    `- OS: ${env.os}, ${env.memory}; load average at start ${env.load}, at end ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  out.push(
+    `- Libraries: ${env.versions.join(', ')}; rxjs-permits from \`src/\` through ts-node (transpile-only, ES2022)`,
+  );
+  out.push(
+    `- Rounds: 1 warm-up (discarded) + ${options.rounds} measured per workload, contenders interleaved and rotated each round; total run ${seconds.toFixed(0)} s`,
+  );
+  out.push('');
+  out.push(
+    'Times are per operation: median, min and max over the measured rounds. A ratio is computed per round ' +
+      "against that round's baseline, and the median of those ratios is shown; the CPU-time ratio is the same " +
+      'from `process.cpuUsage()`, which a busy machine inflates less. Heap (W3) is `heapUsed` after full ' +
+      'collections with the n requests queued, minus before, divided by n, in a separate untimed pass. ' +
+      'Method and caveats: [README.md](README.md).',
+  );
+  out.push('');
+  out.push('## Targets (issue #5)');
+  out.push('');
+  out.push(targetsTable(targets));
+  out.push('');
+  for (const w of Object.values(results)) {
+    if (!w || !w.groups) continue;
+    out.push(`## ${w.id}: ${w.title}`);
+    out.push('');
+    out.push(w.description);
+    out.push('');
+    for (const g of w.groups) {
+      if (w.groups.length > 1) {
+        out.push(`### ${g.id} (n = ${formatN(g.n)})`);
+        out.push('');
+      }
+      out.push(groupTable(g));
+      out.push('');
+    }
+    if (w.notes) {
+      out.push(w.notes);
+      out.push('');
+    }
+  }
+  out.push('## Reproduce');
+  out.push('');
+  out.push('```sh');
+  out.push('npm ci');
+  out.push('npm run bench            # all workloads, 5 measured rounds, rewrites bench/RESULTS.md');
+  out.push('node --expose-gc --max-old-space-size=8192 bench/run.js --only W2 --no-write   # one workload');
+  out.push(
+    'node --cpu-prof --cpu-prof-dir=/tmp/permits-prof --expose-gc --max-old-space-size=8192 bench/run.js --only W5 --no-write',
+  );
+  out.push('node bench/top-self.js /tmp/permits-prof/*.cpuprofile   # top self-time functions');
+  out.push('```');
+  out.push('');
+  return out.join('\n');
+}
+
+const W2_NOTE =
+  '`mergeMap(x => task(x).pipe(withPermit(sem)))` subscribes every inner at once: each waiting value is a ' +
+  "live inner subscription, added to the outer subscriber's `_finalizers` array. When an inner finishes, " +
+  'RxJS 7 removes it from that array with `arrRemove` (`indexOf` + `splice`), O(live inners) per ' +
+  'completion, so the whole run is O(n²): compare its time per task at 10^4 and 10^5. ' +
+  '`mergeMapWithPermit` queues a small request per waiting value instead and subscribes an inner only ' +
+  'once it holds its permit (at most 8 live inners here). The baseline is not linear either: ' +
+  '`mergeMap(task, 8)` keeps waiting values in an array and takes each with `buffer.shift()`, which ' +
+  'V8 cannot do in O(1) once the array is large (profile at 10^5: 85% of its time in that loop), ' +
+  'hence its 10x higher cost per task at 10^5 than at 10^4.';
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const libs = await loadLibraries();
+  const env = environment();
+  log(`rxjs-permits benchmarks — ${env.date}`);
+  log(`Node ${env.node}, ${env.cpu}, ${env.os}, load average ${env.load}`);
+  log(`${env.versions.join(', ')}`);
+  if (process.env.PERMITS_BENCH_SRC) log(`rxjs-permits from ${process.env.PERMITS_BENCH_SRC}`);
+  log(
+    `1 warm-up + ${options.rounds} measured rounds per workload${options.scale !== 1 ? `, scale ${options.scale}` : ''}`,
+  );
+  log();
+
+  const ids = options.only ?? Object.keys(WORKLOADS);
+  const results = {};
+  for (const id of ids) {
+    const define = WORKLOADS[id];
+    if (!define) throw new Error(`unknown workload ${id}`);
+    const workload = define(libs, { scale: options.scale });
+    const t0 = Date.now();
+    const groups = [];
+    for (const group of workload.groups) {
+      if (options.filter) {
+        group.contenders = group.contenders.filter((c) => options.filter.test(c.name));
+        if (group.contenders.length === 0) continue;
+      }
+      groups.push(await runGroup(group, { rounds: options.rounds, log: progress }));
+    }
+    const notes = id === 'W2' ? W2_NOTE : workload.notes ? workload.notes() : undefined;
+    results[id] = { ...workload, groups, notes };
+    log(`## ${id}: ${workload.title} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    log(workload.description);
+    log();
+    for (const g of groups) {
+      if (groups.length > 1) log(`### ${g.id} (n = ${formatN(g.n)})`);
+      log(groupTable(g));
+      log();
+    }
+    if (notes) {
+      log(notes);
+      log();
+    }
+  }
+
+  const targets = options.filter ? [] : evaluateTargets(results);
+  if (targets.length) {
+    log('## Targets (issue #5)');
+    log(targetsTable(targets));
+    log();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  log(`total: ${seconds.toFixed(1)} s`);
+
+  const complete =
+    options.only === null &&
+    options.filter === null &&
+    options.scale === 1 &&
+    options.rounds >= 5 &&
+    !process.env.PERMITS_BENCH_SRC;
+  if (options.write && complete) {
+    const file = path.join(__dirname, 'RESULTS.md');
+    fs.writeFileSync(file, resultsMarkdown(env, options, results, targets, seconds));
+    log(`wrote ${path.relative(process.cwd(), file)}`);
+  } else if (options.write) {
+    log('RESULTS.md not written (partial run: --only, --scale or fewer than 5 rounds)');
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
