@@ -1,7 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { SemaphoreCore } from './core/semaphore-core.js';
 import type { ReadyWatch } from './core/value-watchers.js';
-import { acquirePermits } from './internal/acquire.js';
+import { acquireFromSemaphore } from './internal/acquire.js';
 import { registerGateTarget } from './internal/gate-target.js';
 import { reportUnhandledError } from './internal/report-error.js';
 import {
@@ -12,6 +12,7 @@ import {
   checkPermits,
   checkScheduler,
   checkTimeout,
+  isPermitCount,
 } from './internal/validate.js';
 import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
 
@@ -56,6 +57,7 @@ export class Semaphore extends Observable<number> {
   private readonly core: SemaphoreCore;
   private readonly scheduler: SchedulerLike | undefined;
   private readonly name: string;
+  private plainAcquire: Observable<boolean> | null = null;
   private rawlinks: Map<(semaphore: this) => void, ReadyWatch> | null = null;
 
   /**
@@ -138,13 +140,17 @@ export class Semaphore extends Observable<number> {
    * @throws {TypeError} when an option has the wrong type.
    */
   acquire(options?: AcquireOptions): Observable<boolean> {
+    // The plain request is the common one; its Observable is cold and stateless, so one serves all.
+    if (options === undefined && this.core.bound >= 1) {
+      return (this.plainAcquire ??= acquireFromSemaphore(this.core, 1, true, null, this.scheduler));
+    }
     const where = `${this.name}.acquire`;
     const opts = checkOptions<AcquireOptions>(where, options);
     const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
     const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
     const permits = checkPermits(where, 'options.permits', opts.permits ?? 1, this.core.bound);
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
-    return acquirePermits(this.core, permits, blocking, timeout, scheduler);
+    return acquireFromSemaphore(this.core, permits, blocking, timeout, scheduler);
   }
 
   /**
@@ -163,7 +169,11 @@ export class Semaphore extends Observable<number> {
    * @throws {RangeError} when `permits` is not a positive integer or exceeds the bound.
    */
   tryAcquire(permits: number = 1): boolean {
-    return this.core.tryAcquire(checkPermits(`${this.name}.tryAcquire`, 'permits', permits, this.core.bound));
+    // The message string is built only for a bad argument: this is the hot path (bench/ W1).
+    if (!isPermitCount(permits, this.core.bound)) {
+      checkPermits(`${this.name}.tryAcquire`, 'permits', permits, this.core.bound);
+    }
+    return this.core.tryAcquire(permits);
   }
 
   /**
@@ -189,7 +199,8 @@ export class Semaphore extends Observable<number> {
    * release then changes nothing.
    */
   release(permits: number = 1): number {
-    return this.core.release(checkPermits(`${this.name}.release`, 'permits', permits));
+    if (!isPermitCount(permits, Infinity)) checkPermits(`${this.name}.release`, 'permits', permits);
+    return this.core.release(permits);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { OverReleaseError } from '../errors.js';
 import { GrantLoop, type ErrorReporter } from './grant-loop.js';
 import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
-import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
+import { ASSIGNED, GRANTED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
 import { WaiterQueue } from './waiter-queue.js';
 
@@ -39,17 +39,15 @@ export class SemaphoreCore implements PermitSource {
   }
 
   tryAcquire(permits: number): boolean {
-    if (this.queue.length !== 0 || this.value < permits) return false;
+    if (!this.grantableNow(permits)) return false;
     this.value -= permits;
     this.settle();
     return true;
   }
 
   request(permits: number, grantee: PermitGrantee): PermitTicket {
-    if (this.queue.length === 0 && this.value >= permits) {
-      this.value -= permits;
-      this.watchers.settled(this.value, this.loop);
-      this.loop.grantNow(grantee);
+    if (this.grantableNow(permits)) {
+      this.takeAndGrant(permits, grantee);
       return GRANTED_TICKET;
     }
     const request = new QueuedRequest(this, permits, grantee);
@@ -57,12 +55,25 @@ export class SemaphoreCore implements PermitSource {
     return request;
   }
 
+  /**
+   * As {@link request}, for a node the caller made (a subclass of {@link QueuedRequest} that is
+   * its own grantee): one object per request instead of two. The node is its own ticket.
+   */
+  enqueue(node: QueuedRequest): void {
+    if (this.grantableNow(node.permits)) {
+      node.state = GRANTED;
+      this.takeAndGrant(node.permits, node.grantee!);
+    } else {
+      this.queue.push(node);
+    }
+  }
+
   release(permits: number): number {
     if (this.value + permits > this.bound) {
       throw new OverReleaseError({ primitive: this.name, bound: this.bound, value: this.value, permits });
     }
     this.value += permits;
-    this.grantQueued();
+    if (this.queue.head !== null) this.grantQueued();
     this.settle();
     return this.value;
   }
@@ -94,6 +105,16 @@ export class SemaphoreCore implements PermitSource {
     }
   }
 
+  private grantableNow(permits: number): boolean {
+    return this.queue.head === null && this.value >= permits;
+  }
+
+  private takeAndGrant(permits: number, grantee: PermitGrantee): void {
+    this.value -= permits;
+    this.watchers.settled(this.value, this.loop);
+    this.loop.grantNow(grantee);
+  }
+
   /** Serves the queue from its head while the head fits: the atomic part of a hand-off. */
   private grantQueued(): void {
     let head: QueuedRequest | null;
@@ -117,7 +138,7 @@ export class QueuedRequest extends RequestNode<QueuedRequest> {
   constructor(
     private readonly core: SemaphoreCore,
     readonly permits: number,
-    grantee: PermitGrantee,
+    grantee: PermitGrantee | null,
   ) {
     super(grantee);
   }

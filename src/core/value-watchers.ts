@@ -70,6 +70,10 @@ export class ValueWatchers {
 
   /** Queues the broadcast of `value` if it changed, and the wake-up of ready listeners if it is > 0. */
   settled(value: number, loop: GrantLoop): void {
+    if (this.valueWatches.size === 0 && this.readyWatches.size === 0) {
+      this.announced = value; // the hot path: nobody is listening
+      return;
+    }
     if (value !== this.announced) {
       this.announced = value;
       if (this.valueWatches.size > 0) loop.push(new Broadcast(this, value, ++this.sequence));

@@ -22,6 +22,11 @@ export function checkCount(where: string, argument: string, value: unknown): num
   return value;
 }
 
+/** Whether `value` is a valid number of permits (the fast path; {@link checkPermits} says why not). */
+export function isPermitCount(value: unknown, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= max;
+}
+
 /** A number of permits to take or give back: a positive integer, at most `max`. */
 export function checkPermits(where: string, argument: string, value: unknown, max = Infinity): number {
   if (typeof value !== 'number') {
