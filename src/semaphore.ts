@@ -169,11 +169,13 @@ export class Semaphore extends Observable<number> {
    * @throws {RangeError} when `permits` is not a positive integer or exceeds the bound.
    */
   tryAcquire(permits: number = 1): boolean {
-    // The message string is built only for a bad argument: this is the hot path (bench/ W1).
-    if (!isPermitCount(permits, this.core.bound)) {
-      checkPermits(`${this.name}.tryAcquire`, 'permits', permits, this.core.bound);
+    // The hot path (bench/ W1): 1 is valid unless the bound is 0, and a message is built only for
+    // a bad argument.
+    const core = this.core;
+    if ((permits !== 1 || core.bound < 1) && !isPermitCount(permits, core.bound)) {
+      checkPermits(`${this.name}.tryAcquire`, 'permits', permits, core.bound);
     }
-    return this.core.tryAcquire(permits);
+    return core.tryAcquire(permits);
   }
 
   /**
@@ -199,7 +201,8 @@ export class Semaphore extends Observable<number> {
    * release then changes nothing.
    */
   release(permits: number = 1): number {
-    if (!isPermitCount(permits, Infinity)) checkPermits(`${this.name}.release`, 'permits', permits);
+    if (permits !== 1 && !isPermitCount(permits, Infinity))
+      checkPermits(`${this.name}.release`, 'permits', permits);
     return this.core.release(permits);
   }
 

@@ -35,6 +35,8 @@ export class ValueWatchers {
   readonly valueWatches = new Set<ValueWatch>();
   private readyWatches = new Set<ReadyWatch>();
   private announced: number;
+  /** Value and ready listeners registered now: with none, {@link settled} has nothing to do. */
+  private listeners = 0;
   private sequence = 0;
 
   constructor(
@@ -48,32 +50,34 @@ export class ValueWatchers {
   watchValue(listener: ValueListener, current: number): ValueWatch {
     const watch: ValueWatch = { listener, since: this.sequence, lastSeen: current };
     this.valueWatches.add(watch);
+    this.listeners++;
+    // While nobody listened, changes were not announced: catch up, so the next change is compared
+    // with what this listener is about to see.
+    this.announced = current;
     listener.next(current);
     return watch;
   }
 
   unwatchValue(watch: ValueWatch): void {
-    this.valueWatches.delete(watch);
+    if (this.valueWatches.delete(watch)) this.listeners--;
   }
 
   /** Adds a one-shot ready listener; it is woken by a later {@link settled} with a value > 0. */
   watchReady(listener: ReadyListener): ReadyWatch {
     const watch: ReadyWatch = { listener, active: true };
     this.readyWatches.add(watch);
+    this.listeners++;
     return watch;
   }
 
   unwatchReady(watch: ReadyWatch): void {
     watch.active = false;
-    this.readyWatches.delete(watch);
+    if (this.readyWatches.delete(watch)) this.listeners--;
   }
 
   /** Queues the broadcast of `value` if it changed, and the wake-up of ready listeners if it is > 0. */
   settled(value: number, loop: GrantLoop): void {
-    if (this.valueWatches.size === 0 && this.readyWatches.size === 0) {
-      this.announced = value; // the hot path: nobody is listening
-      return;
-    }
+    if (this.listeners === 0) return; // the hot path: nobody is listening
     if (value !== this.announced) {
       this.announced = value;
       if (this.valueWatches.size > 0) loop.push(new Broadcast(this, value, ++this.sequence));
@@ -81,6 +85,7 @@ export class ValueWatchers {
     if (value > 0 && this.readyWatches.size > 0) {
       const woken = this.readyWatches;
       this.readyWatches = new Set();
+      this.listeners -= woken.size;
       loop.push(new Wake(woken, value, this.reportError));
     }
   }
