@@ -26,11 +26,6 @@ export class GrantLoop {
 
   constructor(private readonly reportError: ErrorReporter) {}
 
-  /** Whether a loop is on the stack, so a nested operation must not run jobs itself. */
-  get active(): boolean {
-    return this.running;
-  }
-
   push(job: Job): void {
     job.nextJob = null;
     if (this.tail === null) this.head = job;
@@ -39,30 +34,20 @@ export class GrantLoop {
   }
 
   /**
-   * Marks the start of an operation that calls user code directly (a synchronous grant). Returns
-   * whether it is the outermost one; pass that to {@link leave}.
-   */
-  enter(): boolean {
-    if (this.running) return false;
-    this.running = true;
-    return true;
-  }
-
-  /** Ends an operation begun with {@link enter}; the outermost one runs the jobs queued meanwhile. */
-  leave(outermost: boolean): void {
-    if (outermost) this.drainHeld();
-  }
-
-  /**
    * Tells `grantee` of a grant now, in this call, even inside a running loop (SPEC rule 5).
-   * Operations it makes meanwhile are folded into this one (rule 4).
+   * Operations it makes meanwhile are folded into this one (rule 4): when it is the outermost
+   * operation, the jobs they queue run after the grantee returns, before this call does.
    */
   grantNow(grantee: PermitGrantee): void {
-    const outermost = this.enter();
+    if (this.running) {
+      grantee.grant();
+      return;
+    }
+    this.running = true;
     try {
       grantee.grant();
     } finally {
-      this.leave(outermost);
+      this.drainHeld();
     }
   }
 
