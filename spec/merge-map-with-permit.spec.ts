@@ -440,6 +440,26 @@ describe('mergeMapWithPermit', () => {
     });
   });
 
+  it('when project throws, no queued value of the stream is projected afterwards', () => {
+    const semaphore = new Semaphore(1);
+    semaphore.tryAcquire();
+    const projected: number[] = [];
+    let failed: unknown = null;
+    of(1, 2, 3)
+      .pipe(
+        mergeMapWithPermit(semaphore, (x) => {
+          projected.push(x);
+          throw new Error(`project failed on ${x}`);
+        }),
+      )
+      .subscribe({ error: (error: Error) => (failed = error.message) });
+    expect(semaphore.waiting).toBe(3);
+    semaphore.release();
+    expect(projected).toEqual([1]);
+    expect(failed).toBe('project failed on 1');
+    expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+  });
+
   describe('re-entrancy', () => {
     it('serves values pushed back into its own source from a downstream handler, in order', () => {
       const semaphore = new Semaphore(1);

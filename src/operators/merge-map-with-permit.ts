@@ -126,10 +126,13 @@ class PermitMerge<T, R> {
   /**
    * Errors the whole stream. As `withPermit` does (SPEC rule 8), every permit is back before the
    * error is forwarded: queued values are withdrawn and running inners cut off first.
+   * @param permitsHeld permits the caller holds outside any inner (a value whose `project` threw).
    */
-  fail(error: unknown): void {
+  fail(error: unknown, permitsHeld = 0): void {
     if (this.closed) return; // the first error wins
     this.unsubscribe();
+    // Released only once the queued values are withdrawn, so these permits start none of them.
+    if (permitsHeld > 0) this.source.release(permitsHeld);
     for (const inner of this.running) inner.tearDown();
     this.downstream.error(error);
   }
@@ -173,8 +176,7 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
     try {
       inner = from(merge.project(this.value!, this.index));
     } catch (error) {
-      merge.source.release(merge.config.permits);
-      merge.fail(error);
+      merge.fail(error, merge.config.permits);
       return;
     } finally {
       this.value = undefined;
