@@ -234,3 +234,18 @@ describe('errors', () => {
     });
   });
 });
+
+describe('error classes built by hand (e.g. as the expected error of a marble test)', () => {
+  it('need no arguments and fill in defaults', () => {
+    expect(new PermitTimeoutError().message).toBe('Semaphore: no permit within 0 ms (1 permit requested)');
+    expect(new PermitRejectedError().maxWaiting).toBe(0);
+    expect(new OverReleaseError().bound).toBe(1);
+    expect(new LockOwnershipError().owner).toBeNull();
+  });
+
+  it('take only the fields given and default the rest', () => {
+    const error = new PermitTimeoutError({ timeout: 5 });
+    expect([error.primitive, error.timeout, error.permits]).toEqual(['Semaphore', 5, 1]);
+    expect(error.message).toBe('Semaphore: no permit within 5 ms (1 permit requested)');
+  });
+});

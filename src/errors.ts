@@ -34,9 +34,12 @@ export class PermitTimeoutError extends Error {
   /** How many permits it asked for. */
   readonly permits: number;
 
-  /** Made by the operators; `info` gives the fields. */
-  /** Made by the library when the condition occurs; `info` gives the fields. */
-  constructor(info: { primitive: string; timeout: number; permits: number }) {
+  /**
+   * Made by the operators; `info` gives the fields (missing ones default to `'Semaphore'`, 0 ms and
+   * 1 permit, so tests can build an expected error).
+   */
+  constructor(fields: Partial<{ primitive: string; timeout: number; permits: number }> = {}) {
+    const info = { primitive: 'Semaphore', timeout: 0, permits: 1, ...fields };
     super(
       `${info.primitive}: no permit within ${info.timeout} ms ` +
         `(${info.permits} ${info.permits === 1 ? 'permit' : 'permits'} requested)`,
@@ -74,9 +77,14 @@ export class PermitRejectedError extends Error {
   /** The `maxWaiting` limit that was reached. */
   readonly maxWaiting: number;
 
-  /** Made by `boundedPermit`; `info` gives the fields. */
-  /** Made by the library when the condition occurs; `info` gives the fields. */
-  constructor(info: { primitive: string; permits: number; waiting: number; maxWaiting: number }) {
+  /**
+   * Made by `boundedPermit`; `info` gives the fields (missing ones default to `'Semaphore'`,
+   * 1 permit, 0 waiting and `maxWaiting` 0).
+   */
+  constructor(
+    fields: Partial<{ primitive: string; permits: number; waiting: number; maxWaiting: number }> = {},
+  ) {
+    const info = { primitive: 'Semaphore', permits: 1, waiting: 0, maxWaiting: 0, ...fields };
     super(
       `${info.primitive}: rejected a request for ${info.permits} ` +
         `${info.permits === 1 ? 'permit' : 'permits'}: none free and ${info.waiting} ` +
@@ -116,9 +124,12 @@ export class OverReleaseError extends Error {
   /** The permits the refused release tried to give back. */
   readonly permits: number;
 
-  /** Made by `BoundedSemaphore.release`; `info` gives the fields. */
-  /** Made by the library when the condition occurs; `info` gives the fields. */
-  constructor(info: { primitive: string; bound: number; value: number; permits: number }) {
+  /**
+   * Made by `BoundedSemaphore.release`; `info` gives the fields (missing ones default to
+   * `'BoundedSemaphore'`, bound 1, value 1 and 1 permit).
+   */
+  constructor(fields: Partial<{ primitive: string; bound: number; value: number; permits: number }> = {}) {
+    const info = { primitive: 'BoundedSemaphore', bound: 1, value: 1, permits: 1, ...fields };
     super(
       `${info.primitive}: releasing ${info.permits} would raise the value from ${info.value} ` +
         `to ${info.value + info.permits}, above its bound of ${info.bound}`,
@@ -156,9 +167,12 @@ export class LockOwnershipError extends Error {
   /** The owner holding the lock at that moment, or `null` when it was free. */
   readonly owner: object | null;
 
-  /** Made by `RLock.release`; `info` gives the fields. */
-  /** Made by the library when the condition occurs; `info` gives the fields. */
-  constructor(info: { primitive: string; caller: object; owner: object | null }) {
+  /**
+   * Made by `RLock.release`; `info` gives the fields (missing ones default to `'RLock'`, an
+   * anonymous caller and no owner).
+   */
+  constructor(fields: Partial<{ primitive: string; caller: object; owner: object | null }> = {}) {
+    const info = { primitive: 'RLock', caller: {}, owner: null, ...fields };
     super(
       info.owner === null
         ? `${info.primitive}: released by ${describeOwner(info.caller)} while not held`
