@@ -1,6 +1,12 @@
-import type { Observable, Subscription } from 'rxjs';
+import {
+  asyncScheduler,
+  type Observable,
+  type SchedulerAction,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { BoundedSemaphore, Semaphore } from '../src/index.js';
+import { BoundedSemaphore, PermitTimeoutError, Semaphore } from '../src/index.js';
 
 /** A TestScheduler whose assertions are jasmine's: exact frames, exact values. */
 export function createTestScheduler(): TestScheduler {
@@ -59,4 +65,43 @@ export function heldSemaphore(
     throw new Error(`could not take ${capacity - free} of ${capacity} permits`);
   }
   return semaphore;
+}
+
+/** Matches exactly a PermitTimeoutError with these numbers. */
+export function permitTimeout(
+  timeout: number,
+  permits: number,
+  primitive = 'Semaphore',
+): jasmine.AsymmetricMatcher<unknown> {
+  return {
+    asymmetricMatch: (error) =>
+      error instanceof PermitTimeoutError &&
+      error.name === 'PermitTimeoutError' &&
+      error.primitive === primitive &&
+      error.timeout === timeout &&
+      error.permits === permits,
+    jasmineToString: () => `<PermitTimeoutError ${primitive} timeout=${timeout} permits=${permits}>`,
+  };
+}
+
+/** Wraps the (virtual) asyncScheduler to record whether a timer ran and when it was closed. */
+export function spyScheduler(now: () => number) {
+  const log = { scheduled: 0, fired: 0, closedAt: [] as number[] };
+  const scheduler: SchedulerLike = {
+    now: () => asyncScheduler.now(),
+    schedule<S>(work: (this: SchedulerAction<S>, state: S) => void, delay?: number, state?: S): Subscription {
+      log.scheduled++;
+      const subscription = asyncScheduler.schedule<S>(
+        function (this: SchedulerAction<S>, s) {
+          log.fired++;
+          work.call(this, s as S);
+        },
+        delay,
+        state,
+      );
+      subscription.add(() => log.closedAt.push(now()));
+      return subscription;
+    },
+  };
+  return { scheduler, log };
 }

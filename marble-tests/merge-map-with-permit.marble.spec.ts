@@ -1,59 +1,10 @@
-import {
-  asyncScheduler,
-  defer,
-  finalize,
-  mergeMap,
-  type Observable,
-  type SchedulerAction,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs';
+import { defer, finalize, mergeMap, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import {
-  DummySemaphore,
-  PermitTimeoutError,
-  Semaphore,
-  mergeMapWithPermit,
-  withPermit,
-} from '../src/index.js';
+import { permitTimeout, spyScheduler } from './marble-helpers.js';
+import { DummySemaphore, Semaphore, mergeMapWithPermit, withPermit } from '../src/index.js';
 
 // Frame-exact timing of mergeMapWithPermit: one request per source value in the semaphore's shared
 // FIFO, project called at the grant, completion, withdrawal and per-value timeouts (SPEC rule 18).
-
-/** Matches exactly a PermitTimeoutError with these numbers. */
-function permitTimeout(timeout: number, permits: number): jasmine.AsymmetricMatcher<unknown> {
-  return {
-    asymmetricMatch: (error) =>
-      error instanceof PermitTimeoutError &&
-      error.name === 'PermitTimeoutError' &&
-      error.primitive === 'Semaphore' &&
-      error.timeout === timeout &&
-      error.permits === permits,
-    jasmineToString: () => `<PermitTimeoutError timeout=${timeout} permits=${permits}>`,
-  };
-}
-
-/** Wraps the (virtual) asyncScheduler to record whether a timer ran and when it was closed. */
-function spyScheduler(now: () => number) {
-  const log = { scheduled: 0, fired: 0, closedAt: [] as number[] };
-  const scheduler: SchedulerLike = {
-    now: () => asyncScheduler.now(),
-    schedule<S>(work: (this: SchedulerAction<S>, state: S) => void, delay?: number, state?: S): Subscription {
-      log.scheduled++;
-      const subscription = asyncScheduler.schedule<S>(
-        function (this: SchedulerAction<S>, s) {
-          log.fired++;
-          work.call(this, s as S);
-        },
-        delay,
-        state,
-      );
-      subscription.add(() => log.closedAt.push(now()));
-      return subscription;
-    },
-  };
-  return { scheduler, log };
-}
 
 describe('mergeMapWithPermit (marbles)', () => {
   let testScheduler: TestScheduler;

@@ -1,59 +1,10 @@
-import {
-  Observable,
-  asyncScheduler,
-  defer,
-  finalize,
-  mergeMap,
-  retry,
-  take,
-  type SchedulerAction,
-  type SchedulerLike,
-  type Subscription,
-} from 'rxjs';
+import { Observable, defer, finalize, mergeMap, retry, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { DummySemaphore, PermitTimeoutError, Semaphore, withPermit } from '../src/index.js';
+import { permitTimeout, spyScheduler } from './marble-helpers.js';
+import { DummySemaphore, Semaphore, withPermit } from '../src/index.js';
 
 // Frame-exact timing of withPermit: wake-up order, permit lifetime, timeouts (SPEC rules 3, 5, 6, 8).
 // Inside `run()` the default asyncScheduler is virtual, so the operator's timeouts run in frames.
-
-/** Matches exactly a PermitTimeoutError with these numbers. */
-function permitTimeout(
-  timeout: number,
-  permits: number,
-  primitive = 'Semaphore',
-): jasmine.AsymmetricMatcher<unknown> {
-  return {
-    asymmetricMatch: (error) =>
-      error instanceof PermitTimeoutError &&
-      error.name === 'PermitTimeoutError' &&
-      error.primitive === primitive &&
-      error.timeout === timeout &&
-      error.permits === permits,
-    jasmineToString: () => `<PermitTimeoutError ${primitive} timeout=${timeout} permits=${permits}>`,
-  };
-}
-
-/** Wraps the (virtual) asyncScheduler to record whether a timer ran and when it was closed. */
-function spyScheduler(now: () => number) {
-  const log = { scheduled: 0, fired: 0, closedAt: [] as number[] };
-  const scheduler: SchedulerLike = {
-    now: () => asyncScheduler.now(),
-    schedule<S>(work: (this: SchedulerAction<S>, state: S) => void, delay?: number, state?: S): Subscription {
-      log.scheduled++;
-      const subscription = asyncScheduler.schedule<S>(
-        function (this: SchedulerAction<S>, s) {
-          log.fired++;
-          work.call(this, s as S);
-        },
-        delay,
-        state,
-      );
-      subscription.add(() => log.closedAt.push(now()));
-      return subscription;
-    },
-  };
-  return { scheduler, log };
-}
 
 describe('withPermit (marbles)', () => {
   let testScheduler: TestScheduler;
