@@ -105,3 +105,22 @@ describe('Semaphore', () => {
     });
   });
 });
+
+describe('Semaphore.rawlink, linked again while its wake-up is queued', () => {
+  it('is called once: the call made because the semaphore is ready now is the one-shot', () => {
+    const semaphore = new Semaphore(0);
+    let calls = 0;
+    const callback = () => calls++;
+    semaphore.rawlink(callback);
+    semaphore.acquire().subscribe(() => {
+      semaphore.release(); // ready again: the wake-up of `callback` is queued behind this grant
+      semaphore.rawlink(callback); // ready now: called at once
+      expect(calls).toBe(1);
+    });
+    semaphore.release();
+    expect(calls).toBe(1);
+    semaphore.tryAcquire();
+    semaphore.release();
+    expect(calls).toBe(1);
+  });
+});

@@ -273,6 +273,8 @@ export class Semaphore extends Observable<number> {
   rawlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.name}.rawlink`, 'callback', callback);
     if (this.core.value > 0) {
+      // Linked already, with its wake-up maybe queued: this call is that one-shot, not a second.
+      this.unlinkQuietly(callback);
       callback(this);
       return;
     }
@@ -297,6 +299,10 @@ export class Semaphore extends Observable<number> {
    */
   unlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.name}.unlink`, 'callback', callback);
+    this.unlinkQuietly(callback);
+  }
+
+  private unlinkQuietly(callback: (semaphore: this) => void): void {
     const watch = this.rawlinks?.get(callback);
     if (watch === undefined) return;
     this.rawlinks!.delete(callback);

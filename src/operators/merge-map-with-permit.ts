@@ -79,7 +79,7 @@ export function mergeMapWithPermit<T, R>(
 class PermitMerge<T, R> {
   /** Values whose request is queued, so that they can all be withdrawn. */
   readonly queued = new WaiterQueue<QueuedValue<T, R>>();
-  /** Inners running now (at most the semaphore's permits / `permits`): cut off on an error. */
+  /** Inners running now, fallbacks (which hold no permit) included: cut off on an error. */
   readonly running = new Set<MergeInnerSubscriber<T, R>>();
   /** Values not finished yet: queued, or with a running inner. */
   active = 0;
