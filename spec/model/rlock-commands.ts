@@ -1,19 +1,44 @@
 import fc from 'fast-check';
-import { Observable, VirtualTimeScheduler, defer, of, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, VirtualTimeScheduler, defer, of, type Subscriber } from 'rxjs';
 import { LockOwnershipError, PermitTimeoutError, RLock, reentrant } from '../../src/index.js';
-import { during, holds, same, throwsA } from './check.js';
+import { holds, same, throwsA } from './check.js';
 import { advanceScheduler } from './clock.js';
 import {
-  NEXT_WAITING,
   RLockModel,
   plainLockAcquire,
   type LockAction,
   type LockReaction,
   type LockRequestSpec,
-  type LockRequestState,
   type OwnerName,
 } from './rlock-model.js';
-import { TestError } from './semaphore-commands.js';
+import {
+  NEXT_WAITING,
+  STATE_SEEN,
+  TestError,
+  acquireObserver,
+  actionText,
+  addListener,
+  afterSubscribe,
+  appliesTo,
+  describeError,
+  finishArb,
+  finishSource,
+  handleActionable,
+  isWaiting,
+  nameArb,
+  openHandle,
+  optionsText,
+  performOn,
+  rarely,
+  recordValues,
+  resolveTarget,
+  sharedSteps,
+  timeoutArb,
+  whenGrantedText,
+  type BaseHandle,
+  type HandleState,
+  type Listener,
+} from './shared.js';
 
 /**
  * The real side of the RLock model-based test, and its fast-check commands (see
@@ -22,20 +47,8 @@ import { TestError } from './semaphore-commands.js';
  * through a nested `reentrant(lock)` whose owner is inferred from the subscription chain.
  */
 
-type HandleState = 'waiting' | 'holding' | 'done';
-
-interface Handle {
-  readonly spec: LockRequestSpec;
-  readonly seq: number;
-  readonly deadline: number;
-  state: HandleState;
-  /** Inside its own subscribe call. */
-  settling: boolean;
-  /** Its subscriber saw complete or error. */
-  notified: boolean;
-  subscription: Subscription | null;
+interface Handle extends BaseHandle<LockRequestSpec> {
   source: Subscriber<string> | null;
-  tornDown: boolean;
 }
 
 export class RLockWorld {
@@ -50,15 +63,11 @@ export class RLockWorld {
   readonly events: string[] = [];
   readonly valueLog: number[] = [];
   readonly problems: string[] = [];
-  readonly listeners: Array<{ id: number; last: number | undefined }> = [];
+  readonly listeners: Listener[] = [];
   private seq = 0;
 
   constructor() {
-    let first = true;
-    this.lock.subscribe((value) => {
-      if (first) first = false;
-      else this.valueLog.push(value);
-    });
+    recordValues(this.lock, this.valueLog);
   }
 
   ownerName(owner: object | null): OwnerName | null {
@@ -68,20 +77,7 @@ export class RLockWorld {
   }
 
   private open(spec: LockRequestSpec): Handle {
-    const handle: Handle = {
-      spec,
-      seq: ++this.seq,
-      deadline:
-        spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0
-          ? this.scheduler.now() + spec.timeout
-          : Infinity,
-      state: 'waiting',
-      settling: true,
-      notified: false,
-      subscription: null,
-      source: null,
-      tornDown: false,
-    };
+    const handle: Handle = openHandle(spec, ++this.seq, this.scheduler.now());
     this.handles.set(spec.name, handle);
     this.noteWaiting(spec.owner);
     return handle;
@@ -117,7 +113,7 @@ export class RLockWorld {
       this.waitingSince.set(owner, Math.min(...waiting.map((handle) => handle.seq)));
   }
 
-  private setState(handle: Handle, state: HandleState): void {
+  setState(handle: Handle, state: HandleState): void {
     handle.state = state;
     this.noteWaiting(handle.spec.owner);
   }
@@ -126,7 +122,7 @@ export class RLockWorld {
    * FIFO of owners, checked without the model: an owner whose turn begins must have begun waiting
    * before every other owner still waiting (unless that one is timing out right now).
    */
-  private granted(handle: Handle, what: string): void {
+  granted(handle: Handle, what: string): void {
     const { name, owner } = handle.spec;
     if (handle.state !== 'waiting') this.problems.push(`${name}: ${what} while ${handle.state}`);
     if (this.lock.owner !== this.owners[owner]) {
@@ -158,49 +154,22 @@ export class RLockWorld {
 
   acquire(spec: LockRequestSpec): void {
     const handle = this.open(spec);
-    const { name } = spec;
     const owner = this.owners[spec.owner];
     const options: { timeout: number | null; blocking?: boolean } = { timeout: spec.timeout };
     if (!spec.blocking) options.blocking = false;
-    let emitted = 0;
-    this.afterSubscribe(handle, () =>
-      this.lock.acquire(owner, options).subscribe({
-        next: (ok) => {
-          emitted++;
-          this.events.push(`${name}: ${ok}`);
-          if (!ok) {
-            if (handle.state !== 'waiting') this.problems.push(`${name}: false while ${handle.state}`);
-            this.setState(handle, 'done');
-            return;
-          }
-          this.granted(handle, 'granted');
-          try {
-            const then = spec.then;
-            const target = then === null ? null : this.resolve(handle, then.target);
-            if (target !== null && this.can(target, then!.action))
-              this.perform(target, then!.action, then!.owner);
-            if (spec.atOnce && handle.state === 'holding') {
-              this.setState(handle, 'done');
-              this.lock.release(owner);
-            }
-          } catch (error) {
-            this.problems.push(`${name}: its observer threw ${String(error)}`);
-          }
-        },
-        error: (error: unknown) => this.problems.push(`${name}: acquire() errored: ${String(error)}`),
-        complete: () => {
-          if (emitted !== 1) this.problems.push(`${name}: acquire() completed after ${emitted} values`);
-        },
-      }),
-    );
+    afterSubscribe(handle, () => this.lock.acquire(owner, options).subscribe(acquireObserver(this, handle)));
   }
 
-  private afterSubscribe(handle: Handle, subscribe: () => Subscription): void {
-    try {
-      handle.subscription = subscribe();
-    } finally {
-      handle.settling = false;
-    }
+  /** What the observer of `handle` does when granted (resolved as RLockModel.resolve does). */
+  react(handle: Handle): void {
+    const then = handle.spec.then;
+    if (then === null) return;
+    const target = resolveTarget(then.target, handle, this.handles.values(), this.scheduler.now(), isWaiting);
+    if (target !== null && this.can(target, then.action)) this.perform(target, then.action, then.owner);
+  }
+
+  giveBack(handle: Handle): void {
+    this.lock.release(this.owners[handle.spec.owner]);
   }
 
   tryAcquire(spec: LockRequestSpec): void {
@@ -210,54 +179,17 @@ export class RLockWorld {
     handle.settling = false;
   }
 
-  /** The name a reaction's `target` designates (the same rule as RLockModel.resolve). */
-  private resolve(handle: Handle, target: string): string | null {
-    if (target !== NEXT_WAITING) return target;
-    let next: Handle | null = null;
-    for (const other of this.handles.values()) {
-      if (other.state !== 'waiting' || other.settling || other.deadline <= this.scheduler.now()) continue;
-      if (other.seq <= handle.seq) continue;
-      if (next === null || other.seq < next.seq) next = other;
-    }
-    return next === null ? null : next.spec.name;
-  }
-
   /** Whether `action` applies to `name` now (the same rule as RLockModel.can, from what was seen). */
   can(name: string, action: LockAction): boolean {
     const handle = this.handles.get(name);
     if (action === 'acquire') return handle === undefined || handle.state === 'done';
-    if (handle === undefined || handle.state === 'done' || handle.settling) return false;
-    if (handle.state === 'waiting' && handle.deadline <= this.scheduler.now()) return false;
+    if (!handleActionable(handle, this.scheduler.now())) return false;
     const { kind, atOnce } = handle.spec;
-    switch (action) {
-      case 'release':
-        return kind !== 'gate' && handle.state === 'holding';
-      case 'unsubscribe':
-        return kind === 'acquire' && handle.state === 'waiting';
-      case 'cut':
-        return kind === 'gate';
-      default:
-        return kind === 'gate' && handle.state === 'holding' && !atOnce;
-    }
+    return appliesTo(action, kind, atOnce, handle.state === 'holding', handle.state === 'waiting');
   }
 
   perform(name: string, action: LockAction, owner: OwnerName): void {
-    switch (action) {
-      case 'release':
-        this.releaseHeld(name);
-        return;
-      case 'unsubscribe':
-        this.unsubscribe(name);
-        return;
-      case 'cut':
-        this.cut(name);
-        return;
-      case 'acquire':
-        this.acquire(plainLockAcquire(name, owner));
-        return;
-      default:
-        this.finish(name, action);
-    }
+    performOn(this, name, action, () => this.acquire(plainLockAcquire(name, owner)));
   }
 
   gate(spec: LockRequestSpec): void {
@@ -282,7 +214,7 @@ export class RLockWorld {
         handle.tornDown = true;
       };
     });
-    this.afterSubscribe(handle, () =>
+    afterSubscribe(handle, () =>
       source
         .pipe(
           reentrant(lock, {
@@ -296,8 +228,7 @@ export class RLockWorld {
           error: (error: unknown) => {
             handle.notified = true;
             this.setState(handle, 'done');
-            if (error instanceof TestError) this.events.push(`${name}: error TestError ${error.message}`);
-            else this.events.push(`${name}: error ${error instanceof Error ? error.name : String(error)}`);
+            this.events.push(`${name}: error ${describeError(error)}`);
             if (error instanceof TestError && error.message !== name) {
               this.problems.push(`${name}: received ${error.message}'s error`);
             }
@@ -331,15 +262,7 @@ export class RLockWorld {
 
   finish(name: string, how: 'complete' | 'error'): void {
     const handle = this.handles.get(name)!;
-    const source = handle.source!;
-    // Done from now on: the grants its release makes run before its subscriber is told (rule 8).
-    this.setState(handle, 'done');
-    if (how === 'complete') source.complete();
-    else source.error(new TestError(name));
-    if (!handle.tornDown) this.problems.push(`${name}: source not torn down after ${how}`);
-    if (!handle.notified && !handle.subscription!.closed) {
-      this.problems.push(`${name}: ${how} did not reach the subscriber`);
-    }
+    finishSource(handle, how, () => this.setState(handle, 'done'), this.problems);
   }
 
   cut(name: string): void {
@@ -353,11 +276,7 @@ export class RLockWorld {
   }
 
   subscribeValue(): void {
-    const listener = { id: this.listeners.length + 1, last: undefined as number | undefined };
-    this.listeners.push(listener);
-    this.lock.subscribe((value) => {
-      listener.last = value;
-    });
+    addListener(this.listeners, this.lock);
   }
 
   get waiting(): number {
@@ -366,14 +285,6 @@ export class RLockWorld {
     return waiting;
   }
 }
-
-const STATE_SEEN: Record<LockRequestState, HandleState> = {
-  queued: 'waiting',
-  assigned: 'waiting',
-  holding: 'holding',
-  closing: 'waiting',
-  done: 'done',
-};
 
 export function compareLockWorlds(model: RLockModel, real: RLockWorld): void {
   const lock = real.lock;
@@ -410,27 +321,11 @@ export function compareLockWorlds(model: RLockModel, real: RLockWorld): void {
 
 type Cmd = fc.Command<RLockModel, RLockWorld>;
 
-abstract class Step implements Cmd {
-  abstract check(model: Readonly<RLockModel>): boolean;
-  protected abstract apply(model: RLockModel, real: RLockWorld): void;
-  abstract toString(): string;
-
-  run(model: RLockModel, real: RLockWorld): void {
-    const label = `step ${++model.step} (${this.toString()})`;
-    during(label, () => {
-      this.apply(model, real);
-      compareLockWorlds(model, real);
-    });
-  }
-}
-
-function optionsText(spec: LockRequestSpec, extra: string[]): string {
-  const parts = [...extra];
-  if (!spec.blocking) parts.push('blocking: false');
-  if (spec.timeout !== null) parts.push(`timeout: ${spec.timeout}`);
-  if (spec.fallback) parts.push('with: fallback');
-  return parts.length === 0 ? '' : `{ ${parts.join(', ')} }`;
-}
+const { Step, UnsubscribeStep, FinishStep, LaterStep, AdvanceStep, SubscribeValueStep } = sharedSteps<
+  LockAction,
+  RLockModel,
+  RLockWorld
+>(compareLockWorlds);
 
 class AcquireStep extends Step {
   constructor(readonly spec: LockRequestSpec) {
@@ -445,15 +340,12 @@ class AcquireStep extends Step {
     else real.acquire(this.spec);
   }
   toString(): string {
-    const { name, owner, kind } = this.spec;
+    const { name, owner, kind, then, atOnce } = this.spec;
     if (kind === 'tryAcquire') return `${name} = tryAcquire(${owner})`;
-    const options = optionsText(this.spec, []);
-    const reactions: string[] = [];
-    if (this.spec.then !== null)
-      reactions.push(actionText(this.spec.then.target, this.spec.then.action, this.spec.then.owner));
-    if (this.spec.atOnce) reactions.push(`release`);
-    const then = reactions.length === 0 ? '' : `, when granted: ${reactions.join(', then ')}`;
-    return `${name} = acquire(${owner}${options === '' ? '' : `, ${options}`})${then}`;
+    const options = optionsText([], this.spec);
+    const reaction = then === null ? null : actionText(then.target, then.action, then.owner);
+    const when = whenGrantedText(reaction, atOnce ? 'release' : null);
+    return `${name} = acquire(${owner}${options === '' ? '' : `, ${options}`})${when}`;
   }
 }
 
@@ -472,7 +364,7 @@ class GateStep extends Step {
     const source = this.spec.atOnce
       ? `of('${this.spec.name}1') re-entering through reentrant(lock)`
       : 'open source';
-    return `${this.spec.name} = ${source} through reentrant(lock, ${optionsText(this.spec, [`owner: ${this.spec.owner}`])})`;
+    return `${this.spec.name} = ${source} through reentrant(lock, ${optionsText([`owner: ${this.spec.owner}`], this.spec)})`;
   }
 }
 
@@ -519,133 +411,26 @@ class ForeignReleaseStep extends Step {
   }
 }
 
-class UnsubscribeStep extends Step {
-  constructor(readonly name: string) {
-    super();
-  }
-  check(model: Readonly<RLockModel>): boolean {
+/** Unsubscribes a queued `acquire()` (one already assigned its turn is left alone). */
+class LockUnsubscribeStep extends UnsubscribeStep {
+  override check(model: Readonly<RLockModel>): boolean {
     const request = model.live(this.name);
     return request !== undefined && request.spec.kind === 'acquire' && request.state === 'queued';
   }
-  protected apply(model: RLockModel, real: RLockWorld): void {
-    model.unsubscribe(this.name);
-    real.unsubscribe(this.name);
-  }
-  toString(): string {
-    return `unsubscribe ${this.name}`;
-  }
 }
 
-class FinishStep extends Step {
-  constructor(
-    readonly name: string,
-    readonly how: 'complete' | 'error' | 'cut',
-  ) {
-    super();
-  }
-  check(model: Readonly<RLockModel>): boolean {
+/** Ends a gated stream: cut off in any state, or its source completes or errors while it runs. */
+class LockFinishStep extends FinishStep {
+  override check(model: Readonly<RLockModel>): boolean {
     const request = model.live(this.name);
     if (request === undefined || request.spec.kind !== 'gate') return false;
     return this.how === 'cut' || (request.state === 'holding' && !request.spec.atOnce);
-  }
-  protected apply(model: RLockModel, real: RLockWorld): void {
-    if (this.how === 'cut') {
-      model.cut(this.name);
-      real.cut(this.name);
-    } else {
-      model.finish(this.name, this.how);
-      real.finish(this.name, this.how);
-    }
-  }
-  toString(): string {
-    return this.how === 'cut' ? `unsubscribe ${this.name} (cut off)` : `${this.name}'s source: ${this.how}`;
-  }
-}
-
-/** An action on the request alive now, `ms` from now, racing timeouts of the same frame (rule 6). */
-class LaterStep extends Step {
-  constructor(
-    readonly ms: number,
-    readonly name: string,
-    readonly action: LockAction,
-    readonly owner: OwnerName,
-  ) {
-    super();
-  }
-  check(model: Readonly<RLockModel>): boolean {
-    return model.can(this.name, this.action);
-  }
-  protected apply(model: RLockModel, real: RLockWorld): void {
-    const { name, action, owner } = this;
-    const request = model.requests.get(name);
-    model.clock.schedule(this.ms, () => {
-      if (model.requests.get(name) === request && model.can(name, action)) model.perform(name, action, owner);
-    });
-    const handle = real.handles.get(name);
-    real.scheduler.schedule(() => {
-      if (real.handles.get(name) === handle && real.can(name, action)) real.perform(name, action, owner);
-    }, this.ms);
-  }
-  toString(): string {
-    return `in ${this.ms} ms: ${actionText(this.name, this.action, this.owner)}`;
-  }
-}
-
-function actionText(name: string, action: LockAction, owner: OwnerName): string {
-  if (name === NEXT_WAITING) return 'unsubscribe the next request still waiting';
-  switch (action) {
-    case 'release':
-    case 'unsubscribe':
-      return `${action} ${name}`;
-    case 'acquire':
-      return `${name} = acquire(${owner})`;
-    case 'cut':
-      return `unsubscribe ${name} (cut off)`;
-    default:
-      return `${name}'s source: ${action}`;
-  }
-}
-
-class AdvanceStep extends Step {
-  constructor(readonly ms: number) {
-    super();
-  }
-  check(): boolean {
-    return true;
-  }
-  protected apply(model: RLockModel, real: RLockWorld): void {
-    model.advance(this.ms);
-    real.advance(this.ms);
-  }
-  toString(): string {
-    return `advance ${this.ms} ms`;
-  }
-}
-
-class SubscribeValueStep extends Step {
-  check(model: Readonly<RLockModel>): boolean {
-    return model.listeners < 2;
-  }
-  protected apply(model: RLockModel, real: RLockWorld): void {
-    model.listeners++;
-    real.subscribeValue();
-  }
-  toString(): string {
-    return 'subscribe to the lock observable';
   }
 }
 
 // ----------------------------------------------------------------------------------------------
 
-const nameArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
 const ownerArb = fc.constantFrom<OwnerName>('A', 'B', 'C');
-const timeoutArb = fc.oneof(
-  { arbitrary: fc.constant(null), weight: 4 },
-  { arbitrary: fc.integer({ min: 1, max: 8 }), weight: 4 },
-  { arbitrary: fc.constantFrom(0, -1), weight: 1 },
-);
-const rarely = (weight: number) =>
-  fc.oneof({ arbitrary: fc.constant(false), weight }, { arbitrary: fc.constant(true), weight: 1 });
 
 const actionArb = fc.constantFrom<LockAction>(
   'release',
@@ -699,11 +484,9 @@ export const rlockCommands: Array<fc.Arbitrary<Cmd>> = [
   fc.oneof({ arbitrary: acquireArb, weight: 1 }, { arbitrary: gateArb, weight: 1 }),
   fc.oneof(
     { arbitrary: nameArb.map((name) => new ReleaseStep(name)), weight: 4 },
-    { arbitrary: nameArb.map((name) => new UnsubscribeStep(name)), weight: 2 },
+    { arbitrary: nameArb.map((name) => new LockUnsubscribeStep(name)), weight: 2 },
     {
-      arbitrary: fc
-        .tuple(nameArb, fc.constantFrom('complete' as const, 'error' as const, 'cut' as const))
-        .map(([name, how]) => new FinishStep(name, how)),
+      arbitrary: fc.tuple(nameArb, finishArb).map(([name, how]) => new LockFinishStep(name, how)),
       weight: 5,
     },
     {
@@ -716,6 +499,6 @@ export const rlockCommands: Array<fc.Arbitrary<Cmd>> = [
   fc.oneof(
     { arbitrary: fc.integer({ min: 1, max: 6 }).map((ms) => new AdvanceStep(ms)), weight: 4 },
     { arbitrary: ownerArb.map((owner) => new ForeignReleaseStep(owner)), weight: 1 },
-    { arbitrary: fc.constant(new SubscribeValueStep()), weight: 1 },
+    { arbitrary: fc.constant(new SubscribeValueStep(2, 'lock')), weight: 1 },
   ),
 ];

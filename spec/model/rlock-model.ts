@@ -1,4 +1,13 @@
-import { ModelClock, type ModelTimer } from './clock.js';
+import { ModelClock } from './clock.js';
+import {
+  appliesTo,
+  isModelWaiting,
+  modelActionable,
+  openModelRequest,
+  performOn,
+  resolveTarget,
+  type ModelEntry,
+} from './shared.js';
 
 /**
  * The reference model of an `RLock` (SPEC §2 rule 15, with rules 3-9 and 12 as they apply to a
@@ -12,9 +21,6 @@ export type OwnerName = 'A' | 'B' | 'C';
 
 /** What can be done to a named request (or, for `acquire`, under a free name). */
 export type LockAction = 'release' | 'unsubscribe' | 'complete' | 'error' | 'cut' | 'acquire';
-
-/** A reaction's target meaning "the earliest request still waiting that subscribed after me". */
-export const NEXT_WAITING = '(next waiting)';
 
 /** Something an `acquire()` observer does as soon as it is granted; `owner` is for `acquire`. */
 export interface LockReaction {
@@ -54,19 +60,8 @@ export interface LockRequestSpec {
   readonly then: LockReaction | null;
 }
 
-/** `closing`: withdrawn by its timeout, its subscriber not yet told. */
-export type LockRequestState = 'queued' | 'assigned' | 'holding' | 'closing' | 'done';
-
-export interface LockModelRequest {
-  readonly spec: LockRequestSpec;
-  state: LockRequestState;
-  timer: ModelTimer | null;
-  readonly deadline: number;
-  /** Inside its own subscribe call. */
-  settling: boolean;
-  /** Subscription order. */
-  readonly seq: number;
-}
+/** A request; `state` `closing`: withdrawn by its timeout, its subscriber not yet told. */
+export type LockModelRequest = ModelEntry<LockRequestSpec>;
 
 interface WaitingOwner {
   readonly owner: OwnerName;
@@ -189,7 +184,7 @@ export class RLockModel {
     this.settle();
   }
 
-  private withdraw(request: LockModelRequest, final: LockRequestState = 'done'): boolean {
+  private withdraw(request: LockModelRequest, final: LockModelRequest['state'] = 'done'): boolean {
     request.timer?.cancel();
     request.timer = null;
     if (request.state === 'queued') {
@@ -243,68 +238,26 @@ export class RLockModel {
 
   /** The name `target` designates for `request`'s reaction (see SemaphoreModel.resolve). */
   private resolve(request: LockModelRequest, target: string): string | null {
-    if (target !== NEXT_WAITING) return target;
-    let next: LockModelRequest | null = null;
-    for (const other of this.requests.values()) {
-      const waiting = other.state === 'queued' || other.state === 'assigned';
-      if (!waiting || other.settling || other.deadline <= this.clock.now || other.seq <= request.seq)
-        continue;
-      if (next === null || other.seq < next.seq) next = other;
-    }
-    return next === null ? null : next.spec.name;
+    return resolveTarget(target, request, this.requests.values(), this.clock.now, isModelWaiting);
   }
 
   /** Whether `action` applies to `name` now (see SemaphoreModel.can). */
   can(name: string, action: LockAction): boolean {
     const request = this.live(name);
     if (action === 'acquire') return request === undefined;
-    if (request === undefined || request.settling || request.state === 'closing') return false;
-    if ((request.state === 'queued' || request.state === 'assigned') && request.deadline <= this.clock.now)
-      return false;
+    if (!modelActionable(request, this.clock.now)) return false;
     const { kind, atOnce } = request.spec;
-    switch (action) {
-      case 'release':
-        return kind !== 'gate' && request.state === 'holding';
-      case 'unsubscribe':
-        return kind === 'acquire' && (request.state === 'queued' || request.state === 'assigned');
-      case 'cut':
-        return kind === 'gate';
-      default:
-        return kind === 'gate' && request.state === 'holding' && !atOnce;
-    }
+    return appliesTo(action, kind, atOnce, request.state === 'holding', isModelWaiting(request));
   }
 
   perform(name: string, action: LockAction, owner: OwnerName): void {
-    switch (action) {
-      case 'release':
-        this.releaseHeld(name);
-        return;
-      case 'unsubscribe':
-        this.unsubscribe(name);
-        return;
-      case 'cut':
-        this.cut(name);
-        return;
-      case 'acquire':
-        this.acquire(plainLockAcquire(name, owner));
-        return;
-      default:
-        this.finish(name, action);
-    }
+    performOn(this, name, action, () => this.acquire(plainLockAcquire(name, owner)));
   }
 
   // ------------------------------------------------------------------------------------------
 
   private open(spec: LockRequestSpec): LockModelRequest {
-    const timed = spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0;
-    const request: LockModelRequest = {
-      spec,
-      state: 'queued',
-      timer: null,
-      deadline: timed ? this.clock.now + spec.timeout! : Infinity,
-      settling: true,
-      seq: ++this.seq,
-    };
+    const request: LockModelRequest = openModelRequest(spec, ++this.seq, this.clock.now);
     this.requests.set(spec.name, request);
     return request;
   }

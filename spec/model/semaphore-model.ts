@@ -1,4 +1,16 @@
 import { ModelClock, type ModelTimer } from './clock.js';
+import {
+  appliesTo,
+  appliesToMerge,
+  isModelWaiting,
+  modelActionable,
+  openModelRequest,
+  performOn,
+  resolveTarget,
+  type AnyAction,
+  type ModelEntry,
+  type RequestState,
+} from './shared.js';
 
 /**
  * The reference model of a `Semaphore` / `BoundedSemaphore` (SPEC §2), written from the contract
@@ -25,10 +37,7 @@ import { ModelClock, type ModelTimer } from './clock.js';
  */
 
 /** What can be done to a named request (or, for `acquire`, under a free name). */
-export type Action = 'release' | 'unsubscribe' | 'complete' | 'error' | 'cut' | 'acquire' | 'emit';
-
-/** A reaction's target meaning "the earliest request still waiting that subscribed after me". */
-export const NEXT_WAITING = '(next waiting)';
+export type Action = AnyAction;
 
 /** Something an `acquire()` observer does as soon as it is granted, before anything else. */
 export interface Reaction {
@@ -37,11 +46,18 @@ export interface Reaction {
   readonly target: string;
 }
 
-/** The plain request `acquire` reactions make: one permit, blocking, no timeout. */
-export function plainAcquire(name: string): RequestSpec {
+/**
+ * A request spec: one permit, blocking, no timeout, no reaction, no fallback, no `maxWaiting`,
+ * inners `of(value)`, but for `fields`.
+ */
+export function requestSpec(
+  name: string,
+  kind: RequestSpec['kind'],
+  fields: Partial<Omit<RequestSpec, 'name' | 'kind'>> = {},
+): RequestSpec {
   return {
     name,
-    kind: 'acquire',
+    kind,
     permits: 1,
     timeout: null,
     blocking: true,
@@ -50,7 +66,13 @@ export function plainAcquire(name: string): RequestSpec {
     maxWaiting: null,
     then: null,
     innerDelay: 0,
+    ...fields,
   };
+}
+
+/** The plain request `acquire` reactions make: one permit, blocking, no timeout. */
+export function plainAcquire(name: string): RequestSpec {
+  return requestSpec(name, 'acquire');
 }
 
 /** What a named request is and how it behaves once granted. */
@@ -80,19 +102,8 @@ export interface RequestSpec {
   readonly innerErrors?: boolean;
 }
 
-/** `closing`: withdrawn by its timeout (or refused), its subscriber not yet told. */
-export type RequestState = 'queued' | 'assigned' | 'holding' | 'closing' | 'done';
-
-export interface ModelRequest {
-  readonly spec: RequestSpec;
-  state: RequestState;
-  timer: ModelTimer | null;
-  /** When a timed request gives up. */
-  readonly deadline: number;
-  /** Inside its own subscribe call. */
-  settling: boolean;
-  /** Subscription order. */
-  readonly seq: number;
+/** A request; `state` `closing`: withdrawn by its timeout (or refused), its subscriber not yet told. */
+export interface ModelRequest extends ModelEntry<RequestSpec> {
   /** merge: its state; mergeValue: the merge it belongs to. */
   readonly merge?: ModelMerge;
   /** mergeValue: the source value. */
@@ -311,15 +322,7 @@ export class SemaphoreModel {
 
   /** The name `target` designates for `request`'s reaction, if any. */
   private resolve(request: ModelRequest, target: string): string | null {
-    if (target !== NEXT_WAITING) return target;
-    let next: ModelRequest | null = null;
-    for (const other of this.requests.values()) {
-      const waiting = other.state === 'queued' || other.state === 'assigned';
-      if (!waiting || other.settling || other.deadline <= this.clock.now || other.seq <= request.seq)
-        continue;
-      if (next === null || other.seq < next.seq) next = other;
-    }
-    return next === null ? null : next.spec.name;
+    return resolveTarget(target, request, this.requests.values(), this.clock.now, isModelWaiting);
   }
 
   /**
@@ -329,63 +332,21 @@ export class SemaphoreModel {
   can(name: string, action: Action): boolean {
     const request = this.live(name);
     if (action === 'acquire') return request === undefined;
-    if (request === undefined || request.settling || request.state === 'closing') return false;
-    if ((request.state === 'queued' || request.state === 'assigned') && request.deadline <= this.clock.now)
-      return false;
+    if (!modelActionable(request, this.clock.now)) return false;
     const { kind, atOnce } = request.spec;
-    if (kind === 'merge') {
-      if (action === 'cut') return true;
-      return (action === 'emit' || action === 'complete' || action === 'error') && !request.merge!.sourceDone;
-    }
-    switch (action) {
-      case 'release':
-        return (kind === 'acquire' || kind === 'tryAcquire') && request.state === 'holding';
-      case 'unsubscribe':
-        return kind === 'acquire' && (request.state === 'queued' || request.state === 'assigned');
-      case 'cut':
-        return kind === 'gate';
-      case 'emit':
-        return false;
-      default:
-        return kind === 'gate' && request.state === 'holding' && !atOnce;
-    }
+    if (kind === 'merge') return appliesToMerge(action, request.merge!.sourceDone);
+    return appliesTo(action, kind, atOnce, request.state === 'holding', isModelWaiting(request));
   }
 
   perform(name: string, action: Action): void {
-    switch (action) {
-      case 'release':
-        this.releaseHeld(name);
-        return;
-      case 'unsubscribe':
-        this.unsubscribe(name);
-        return;
-      case 'cut':
-        this.cut(name);
-        return;
-      case 'acquire':
-        this.acquire(plainAcquire(name));
-        return;
-      case 'emit':
-        this.emit(name);
-        return;
-      default:
-        this.finish(name, action);
-    }
+    performOn(this, name, action, () => this.acquire(plainAcquire(name)));
   }
 
   // ------------------------------------------------------------------------------------------
   // What the commands do.
 
   private open(spec: RequestSpec): ModelRequest {
-    const timed = spec.kind !== 'tryAcquire' && spec.timeout !== null && spec.timeout > 0;
-    const request: ModelRequest = {
-      spec,
-      state: 'queued',
-      timer: null,
-      deadline: timed ? this.clock.now + spec.timeout! : Infinity,
-      settling: true,
-      seq: ++this.seq,
-    };
+    const request: ModelRequest = openModelRequest(spec, ++this.seq, this.clock.now);
     this.requests.set(spec.name, request);
     return request;
   }
