@@ -124,3 +124,23 @@ describe('Semaphore.rawlink, linked again while its wake-up is queued', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('Semaphore.wait woken by a release whose grants take the permits again', () => {
+  it('emits the value as it is when it is told (0 here, as gevent may return), not a stale one', () => {
+    const semaphore = new Semaphore(0);
+    semaphore.acquire().subscribe(() => semaphore.tryAcquire()); // queued; takes one more when granted
+    const seen: number[] = [];
+    semaphore.wait().subscribe((value) => seen.push(value, semaphore.value));
+    semaphore.release(2);
+    expect(seen).toEqual([0, 0]);
+  });
+
+  it('emits the value left after the grants when some is left', () => {
+    const semaphore = new Semaphore(0);
+    semaphore.acquire().subscribe(() => semaphore.tryAcquire());
+    const seen: number[] = [];
+    semaphore.wait().subscribe((value) => seen.push(value));
+    semaphore.release(3);
+    expect(seen).toEqual([1]);
+  });
+});

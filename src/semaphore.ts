@@ -210,7 +210,8 @@ export class Semaphore extends Observable<number> {
    * Waits until the semaphore is ready (`value > 0`) without taking a permit. Emits the value at
    * once when it is ready, otherwise at the next moment it is ready after queued requests were
    * served (queued requests come first), or the value as it is (possibly 0) at the timeout; then
-   * completes. One release can wake several waits.
+   * completes. One release can wake several waits. The value emitted is the value when the wait is
+   * told: like gevent's, it can be 0 if a request granted at that moment took the permits again.
    *
    * @example
    * ```ts

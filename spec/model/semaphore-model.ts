@@ -189,10 +189,13 @@ export class SemaphoreModel {
     if (this.value > 0 && this.ready.length > 0) {
       const woken = this.ready;
       this.ready = [];
-      for (const entry of woken) {
-        entry.timer?.cancel();
-        this.readyLog.push(entry.kind === 'wait' ? `${entry.id} -> ${this.value}` : `${entry.id} called`);
-      }
+      for (const entry of woken) entry.timer?.cancel();
+      // Woken through the loop, after the grants of this moment, with the value as it is then.
+      this.jobs.push(() => {
+        for (const entry of woken) {
+          this.readyLog.push(entry.kind === 'wait' ? `${entry.id} -> ${this.value}` : `${entry.id} called`);
+        }
+      });
     }
   }
 

@@ -27,7 +27,7 @@ export class LockCore {
     reportError: ErrorReporter,
   ) {
     this.loop = new GrantLoop(reportError);
-    this.watchers = new ValueWatchers(1, reportError);
+    this.watchers = new ValueWatchers(1, reportError, () => this.value);
   }
 
   /** 1 when free, 0 when held. */

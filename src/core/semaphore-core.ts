@@ -27,7 +27,7 @@ export class SemaphoreCore implements PermitSource {
   ) {
     this.value = value;
     this.loop = new GrantLoop(reportError);
-    this.watchers = new ValueWatchers(value, reportError);
+    this.watchers = new ValueWatchers(value, reportError, () => this.value);
   }
 
   get maxPermits(): number {

@@ -42,6 +42,8 @@ export class ValueWatchers {
   constructor(
     initial: number,
     readonly reportError: ErrorReporter,
+    /** The primitive's value now: a wake-up reports it as it is when the listener is called. */
+    readonly valueNow: () => number,
   ) {
     this.announced = initial;
   }
@@ -86,7 +88,7 @@ export class ValueWatchers {
       const woken = this.readyWatches;
       this.readyWatches = new Set();
       this.listeners -= woken.size;
-      loop.push(new Wake(woken, value, this.reportError));
+      loop.push(new Wake(woken, this));
     }
   }
 }
@@ -114,13 +116,17 @@ class Broadcast implements Job {
   }
 }
 
+/**
+ * Wakes the ready listeners picked when the value became > 0. Each is told the value as it is when
+ * it is called, like gevent's `wait()`: grants made at that moment run first (queued requests come
+ * first), and what they or earlier listeners take again shows — possibly down to 0.
+ */
 class Wake implements Job {
   nextJob: Job | null = null;
 
   constructor(
     private readonly woken: Set<ReadyWatch>,
-    private readonly value: number,
-    private readonly reportError: ErrorReporter,
+    private readonly watchers: ValueWatchers,
   ) {}
 
   runJob(): void {
@@ -129,9 +135,9 @@ class Wake implements Job {
       if (!watch.active) continue;
       watch.active = false;
       try {
-        watch.listener.onReady(this.value);
+        watch.listener.onReady(this.watchers.valueNow());
       } catch (error) {
-        this.reportError(error);
+        this.watchers.reportError(error);
       }
     }
   }
