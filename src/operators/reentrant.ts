@@ -74,8 +74,13 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
   return (input) => gate(input, sourceFor, config, lockHolder);
 }
 
+// Holders are recognised by a registered symbol rather than `instanceof`, so that an app that loads
+// both the ESM and the CommonJS build still infers owners across them (see gate-target.ts).
+const LOCK_HOLDER = Symbol.for('rxjs-permits.lockHolder');
+
 /** Holds the lock for the life of one gated subscription, and marks the chain with its owner. */
 class LockHolder<T> extends PermitHolder<T> {
+  readonly [LOCK_HOLDER] = true;
   readonly core: LockCore;
   readonly owner: object;
 
@@ -95,7 +100,9 @@ function inferOwner(core: LockCore, subscriber: Subscriber<unknown>): object | n
   const holder = findDownstream(
     subscriber,
     (candidate): candidate is LockHolder<unknown> =>
-      candidate instanceof LockHolder && candidate.core === core && candidate.holding,
+      (candidate as Partial<LockHolder<unknown>>)[LOCK_HOLDER] === true &&
+      (candidate as LockHolder<unknown>).core === core &&
+      (candidate as LockHolder<unknown>).holding,
   );
   return holder === null ? null : holder.owner;
 }
