@@ -10,19 +10,9 @@ import {
   withPermit,
   type BoundedPermitOptions,
 } from '../src/index.js';
+import { collect } from './helpers/collect.js';
 
 // API, bad input, rejection and the permit lifetime of boundedPermit (SPEC §1, rules 8, 17).
-
-/** Collects what an observable delivers synchronously. */
-function collect<T>(source: Observable<T>) {
-  const log = { values: [] as T[], error: undefined as unknown, completed: false };
-  const subscription = source.subscribe({
-    next: (value) => log.values.push(value),
-    error: (error) => (log.error = error),
-    complete: () => (log.completed = true),
-  });
-  return { log, subscription };
-}
 
 /** A source that records whether it was subscribed, and never terminates. */
 function probe() {

@@ -20,19 +20,9 @@ import {
   withPermit,
   type PermitOptions,
 } from '../src/index.js';
+import { collect } from './helpers/collect.js';
 
 // API, bad input and permit bookkeeping of mergeMapWithPermit (SPEC §1, rules 8, 17, 18).
-
-/** Collects what an observable delivers synchronously. */
-function collect<T>(source: Observable<T>) {
-  const log = { values: [] as T[], error: undefined as unknown, completed: false };
-  const subscription = source.subscribe({
-    next: (value) => log.values.push(value),
-    error: (error) => (log.error = error),
-    complete: () => (log.completed = true),
-  });
-  return { log, subscription };
-}
 
 describe('mergeMapWithPermit', () => {
   describe('API', () => {
