@@ -14,7 +14,7 @@ import { PermitTimeoutError } from '../errors.js';
 import type { Semaphore } from '../semaphore.js';
 import { checkFunction } from '../internal/validate.js';
 import { gateConfig, type PermitOptions } from './options.js';
-import type { GateConfig } from './permit-gate.js';
+import { replacementFor, type GateConfig } from './permit-gate.js';
 import { PermitHolder } from './permit-holder.js';
 import { scheduleOrWithdraw } from '../internal/schedule.js';
 
@@ -197,18 +197,8 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
       permits: merge.config.permits,
     });
     const { fallback } = merge.config;
-    if (fallback === undefined) {
-      merge.fail(error);
-      return;
-    }
-    let replacement: Observable<R>;
-    try {
-      replacement = from(fallback(error));
-    } catch (thrown) {
-      merge.fail(thrown);
-      return;
-    }
-    merge.subscribeInner(replacement, null);
+    if (fallback === undefined) merge.fail(error);
+    else merge.subscribeInner(replacementFor(fallback, error), null); // a throwing fallback errors the merge
   }
 
   /** Withdraws the request of a value still queued (the merge is being torn down). */

@@ -1,6 +1,7 @@
 import {
   Observable,
   from,
+  throwError,
   type ObservableInput,
   type SchedulerLike,
   type Subscriber,
@@ -78,6 +79,22 @@ export function gate<T>(
   });
 }
 
+/**
+ * What replaces a stream whose request timed out or was refused: the `with` fallback's stream, or
+ * else the error itself. A fallback that throws errors with what it threw.
+ */
+export function replacementFor<T>(
+  fallback: PermitFallback<T> | undefined,
+  error: PermitTimeoutError | PermitRejectedError,
+): Observable<T> {
+  if (fallback === undefined) return throwError(() => error);
+  try {
+    return from(fallback(error));
+  } catch (thrown) {
+    return throwError(() => thrown);
+  }
+}
+
 /** One gated subscription waiting for its grant; also its teardown while it waits. */
 class GateRequest<T> implements PermitGrantee {
   ticket: PermitTicket | null = null;
@@ -112,19 +129,7 @@ class GateRequest<T> implements PermitGrantee {
 
   /** Errors downstream, or hands it to the `with` fallback (which runs without a permit). */
   fail(error: PermitTimeoutError | PermitRejectedError): void {
-    const { fallback } = this.config;
-    if (fallback === undefined) {
-      this.downstream.error(error);
-      return;
-    }
-    let replacement: Observable<T>;
-    try {
-      replacement = from(fallback(error));
-    } catch (thrown) {
-      this.downstream.error(thrown);
-      return;
-    }
-    replacement.subscribe(this.downstream);
+    replacementFor(this.config.fallback, error).subscribe(this.downstream);
   }
 
   /** Teardown while waiting: withdraws the request; after the grant the holder owns the permits. */
