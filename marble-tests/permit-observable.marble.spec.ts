@@ -87,6 +87,42 @@ for (const [kind, create] of semaphoreKinds) {
       });
     });
 
+    it('never shows permits that a grant passes on to a queued request: no value, wait or rawlink sees them', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const semaphore = heldSemaphore(create, 2);
+        const log: FrameEvent[] = [];
+        // The holder gives its permit back as soon as it gets it; the weighted request behind it
+        // then takes that permit and the one left free by the release: nothing is free at any
+        // moment anyone could look.
+        expectObservable(semaphore).toBe('z', { z: 0 });
+        record(testScheduler, 'holder', semaphore.acquire(), log, () => semaphore.release());
+        record(testScheduler, 'weighted', semaphore.acquire({ permits: 2 }), log);
+        record(testScheduler, 'wait', semaphore.wait(), log);
+        semaphore.rawlink((s) => void log.push([testScheduler.now(), `rawlink:${s.value}`]));
+        at(3, () => expect(semaphore.release(2)).toBe(0));
+        at(4, () => {
+          expect(log).toEqual([
+            [3, 'holder:true'],
+            [3, 'holder:|'],
+            [3, 'weighted:true'],
+            [3, 'weighted:|'],
+          ]);
+          expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+        });
+      });
+    });
+
+    it('still shows a settled value lower than an earlier one after a hand-off leaves more free', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const semaphore = heldSemaphore(create, 3, 2);
+        // 2 free; a weighted request for 3 waits; a release of 1 hands 3 to it (0), and it gives
+        // them back at once (3): both values were free when announced.
+        expectObservable(semaphore).toBe('t--(zh)', { z: 0, t: 2, h: 3 });
+        semaphore.acquire({ permits: 3 }).subscribe(() => semaphore.release(3));
+        at(3, () => semaphore.release());
+      });
+    });
+
     it('subscribers that acquire and release in their next handler all see every settled value in order and end on the true value', () => {
       testScheduler.run(({ expectObservable }) => {
         const semaphore = heldSemaphore(create, 4);

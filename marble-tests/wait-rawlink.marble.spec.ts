@@ -258,6 +258,63 @@ for (const [kind, create] of semaphoreKinds) {
         });
       });
 
+      it('a callback that takes the permit leaves the callbacks linked after it waiting, in order, for the next ready frame', () => {
+        testScheduler.run(() => {
+          const semaphore = heldSemaphore(create, 2);
+          const calls: Array<[number, string]> = [];
+          const taker = (s: Semaphore): void => {
+            calls.push([testScheduler.now(), `taker:${String(s.tryAcquire())}`]);
+          };
+          const second = (s: Semaphore): void => void calls.push([testScheduler.now(), `b:${s.value}`]);
+          const third = (s: Semaphore): void => void calls.push([testScheduler.now(), `c:${s.value}`]);
+          at(1, () => {
+            semaphore.rawlink(taker);
+            semaphore.rawlink(second);
+            semaphore.rawlink(third);
+          });
+          at(3, () => semaphore.release());
+          at(4, () => {
+            expect(calls).toEqual([[3, 'taker:true']]);
+            expect(semaphore.value).toBe(0);
+          });
+          at(5, () => semaphore.release());
+          at(6, () =>
+            expect(calls).toEqual([
+              [3, 'taker:true'],
+              [5, 'b:1'],
+              [5, 'c:1'],
+            ]),
+          );
+        });
+      });
+
+      it('waits and callbacks share one order: a taker stops the pass, a wait linked after it stays queued', () => {
+        testScheduler.run(() => {
+          const semaphore = heldSemaphore(create, 2);
+          const log: FrameEvent[] = [];
+          at(1, () => {
+            record(testScheduler, 'wait0', semaphore.wait(), log);
+            semaphore.rawlink((s) => void log.push([testScheduler.now(), `taker:${String(s.tryAcquire())}`]));
+            record(testScheduler, 'wait2', semaphore.wait(), log);
+          });
+          at(3, () => semaphore.release());
+          at(4, () =>
+            expect(log).toEqual([
+              [3, 'wait0:1'],
+              [3, 'wait0:|'],
+              [3, 'taker:true'],
+            ]),
+          );
+          at(5, () => semaphore.release());
+          at(6, () =>
+            expect(log.slice(3)).toEqual([
+              [5, 'wait2:1'],
+              [5, 'wait2:|'],
+            ]),
+          );
+        });
+      });
+
       it('wakes several callbacks, each once, in the frame of one release', () => {
         testScheduler.run(() => {
           const semaphore = heldSemaphore(create, 1);

@@ -1,4 +1,4 @@
-import { NEVER, config, delay, of, type Subscription } from 'rxjs';
+import { NEVER, VirtualTimeScheduler, config, delay, of, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { LockOwnershipError, RLock, Semaphore, reentrant } from '../src/index.js';
 
@@ -251,6 +251,39 @@ describe('RLock', () => {
       lock.release(carol);
       expect(log).toEqual(['carol:true', 'carol:|', 'bob3:true', 'bob3:|']);
       expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+    });
+
+    it('keep the place of their oldest request still queued: a withdrawn one keeps none', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const bob1 = request(lock, bob, 'bob1', log);
+      request(lock, carol, 'carol', log);
+      request(lock, bob, 'bob2', log);
+      bob1.unsubscribe(); // bob's place is now bob2's, behind carol
+      expect(lock.waiting).toBe(2);
+
+      lock.release(alice);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      lock.release(carol);
+      expect(log.slice(2)).toEqual(['bob2:true', 'bob2:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+    });
+
+    it('keep no place for a request that timed out', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const lock = new RLock({ scheduler });
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      lock.acquire(bob, { timeout: 5 }).subscribe((v) => log.push(`bob1:${v}`));
+      request(lock, carol, 'carol', log);
+      request(lock, bob, 'bob2', log);
+      scheduler.flush(); // bob1 times out
+      expect(log).toEqual(['bob1:false']);
+      expect(lock.waiting).toBe(2);
+
+      lock.release(alice);
+      expect(log.slice(1)).toEqual(['carol:true', 'carol:|']);
     });
 
     it('are skipped when their only request was withdrawn', () => {

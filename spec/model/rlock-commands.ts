@@ -108,9 +108,9 @@ export class RLockWorld {
   /** Keeps {@link waitingSince} up to date after `owner`'s handles changed state. */
   private noteWaiting(owner: OwnerName): void {
     const waiting = this.waitingHandlesOf(owner);
+    // An owner's place is that of its oldest request still waiting: a withdrawn one keeps none.
     if (waiting.length === 0) this.waitingSince.delete(owner);
-    else if (!this.waitingSince.has(owner))
-      this.waitingSince.set(owner, Math.min(...waiting.map((handle) => handle.seq)));
+    else this.waitingSince.set(owner, Math.min(...waiting.map((handle) => handle.seq)));
   }
 
   setState(handle: Handle, state: HandleState): void {

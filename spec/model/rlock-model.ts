@@ -11,9 +11,10 @@ import {
 
 /**
  * The reference model of an `RLock` (SPEC §2 rule 15, with rules 3-9 and 12 as they apply to a
- * lock): one owner at a time and its recursion count; the owner re-enters at once; other owners wait
- * in a FIFO of owners, and an owner's queued requests are granted together when its turn comes (they
- * would re-enter anyway); a release by anyone but the owner throws and changes nothing. Grants are
+ * lock): one owner at a time and its recursion count; the owner re-enters at once; other owners' requests
+ * wait in one FIFO; when the lock is freed, the owner of the oldest queued request takes it and all
+ * its queued requests are granted together (they would re-enter anyway), so an owner's place is that
+ * of its oldest request still queued; a release by anyone but the owner throws and changes nothing. Grants are
  * announced from one trampoline, as for the semaphore (see semaphore-model.ts).
  */
 
@@ -63,15 +64,11 @@ export interface LockRequestSpec {
 /** A request; `state` `closing`: withdrawn by its timeout, its subscriber not yet told. */
 export type LockModelRequest = ModelEntry<LockRequestSpec>;
 
-interface WaitingOwner {
-  readonly owner: OwnerName;
-  readonly requests: LockModelRequest[];
-}
-
 export class RLockModel {
   owner: OwnerName | null = null;
   count = 0;
-  readonly owners: WaitingOwner[] = [];
+  /** Every queued request, in the order they came. */
+  readonly queue: LockModelRequest[] = [];
   readonly requests = new Map<string, LockModelRequest>();
   readonly clock = new ModelClock();
   readonly events: string[] = [];
@@ -89,9 +86,7 @@ export class RLockModel {
   }
 
   get waiting(): number {
-    let waiting = 0;
-    for (const entry of this.owners) waiting += entry.requests.length;
-    return waiting;
+    return this.queue.length;
   }
 
   live(name: string): LockModelRequest | undefined {
@@ -125,7 +120,7 @@ export class RLockModel {
       this.count++;
       return true;
     }
-    if (this.owner !== null || this.owners.length > 0) return false;
+    if (this.owner !== null || this.queue.length > 0) return false;
     this.owner = owner;
     this.count = 1;
     return true;
@@ -150,12 +145,7 @@ export class RLockModel {
       }
       return true;
     }
-    let entry = this.owners.find((candidate) => candidate.owner === owner);
-    if (entry === undefined) {
-      entry = { owner, requests: [] };
-      this.owners.push(entry);
-    }
-    entry.requests.push(request);
+    this.queue.push(request);
     request.state = 'queued';
     return false;
   }
@@ -169,10 +159,17 @@ export class RLockModel {
   private leaveOnce(): void {
     if (--this.count === 0) {
       this.owner = null;
-      const next = this.owners.shift();
-      if (next !== undefined) {
-        this.owner = next.owner;
-        for (const request of next.requests) {
+      const head = this.queue[0];
+      if (head !== undefined) {
+        const next = head.spec.owner;
+        this.owner = next;
+        const theirs = this.queue.filter((request) => request.spec.owner === next);
+        this.queue.splice(
+          0,
+          this.queue.length,
+          ...this.queue.filter((request) => request.spec.owner !== next),
+        );
+        for (const request of theirs) {
           this.count++;
           request.state = 'assigned';
           this.jobs.push(() => {
@@ -188,10 +185,7 @@ export class RLockModel {
     request.timer?.cancel();
     request.timer = null;
     if (request.state === 'queued') {
-      const index = this.owners.findIndex((entry) => entry.owner === request.spec.owner);
-      const entry = this.owners[index];
-      entry.requests.splice(entry.requests.indexOf(request), 1);
-      if (entry.requests.length === 0) this.owners.splice(index, 1);
+      this.queue.splice(this.queue.indexOf(request), 1);
       request.state = final;
       return true;
     }

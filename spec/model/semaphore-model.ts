@@ -156,6 +156,13 @@ export class SemaphoreModel {
   private jobs: Array<() => void> = [];
   private running = false;
   private announced: number;
+  /** {@link handoffs} when the last value was queued for announcement. */
+  private announcedAfter = 0;
+  /** The last value the permanent subscriber was told. */
+  private lastLogged: number;
+  /** Hand-offs to queued requests so far: a value queued before the latest may be stale. */
+  private handoffs = 0;
+  private wakeQueued = false;
   private ready: ReadyEntry[] = [];
   private readyCount = 0;
   private seq = 0;
@@ -170,6 +177,7 @@ export class SemaphoreModel {
     this.value = initial;
     this.bound = bounded ? initial : Infinity;
     this.announced = initial;
+    this.lastLogged = initial;
   }
 
   /** The live request called `name` (not finished), if any. */
@@ -181,19 +189,35 @@ export class SemaphoreModel {
   // ------------------------------------------------------------------------------------------
   // The engine: counter, FIFO, hand-off, trampoline.
 
+  /**
+   * Queues the announcement of the settled value and a wake-up pass, both checked when they run
+   * (settled details of §2): a value is dropped when a hand-off since gave some of the permits it
+   * counts to a queued request; ready entries are served in link order while the value is > 0,
+   * checked before each, and those after a stop stay linked, in order.
+   */
   private settle(): void {
-    if (this.value !== this.announced) {
+    if (this.value !== this.announced || this.handoffs !== this.announcedAfter) {
       this.announced = this.value;
-      this.valueLog.push(this.value);
-    }
-    if (this.value > 0 && this.ready.length > 0) {
-      const woken = this.ready;
-      this.ready = [];
-      for (const entry of woken) entry.timer?.cancel();
-      // Woken through the loop, after the grants of this moment, with the value as it is then.
+      this.announcedAfter = this.handoffs;
+      const value = this.value;
+      const handoffs = this.handoffs;
       this.jobs.push(() => {
-        for (const entry of woken) {
+        if (this.handoffs !== handoffs && value > this.value) return;
+        if (value === this.lastLogged) return;
+        this.lastLogged = value;
+        this.valueLog.push(value);
+      });
+    }
+    if (this.value > 0 && this.ready.length > 0 && !this.wakeQueued) {
+      this.wakeQueued = true;
+      this.jobs.push(() => {
+        this.wakeQueued = false;
+        const last = this.ready[this.ready.length - 1];
+        while (this.ready.length > 0 && this.value > 0) {
+          const entry = this.ready.shift()!;
+          entry.timer?.cancel();
           this.readyLog.push(entry.kind === 'wait' ? `${entry.id} -> ${this.value}` : `${entry.id} called`);
+          if (entry === last) break;
         }
       });
     }
@@ -215,6 +239,7 @@ export class SemaphoreModel {
       const head = this.queue.shift()!;
       this.value -= head.spec.permits;
       head.state = 'assigned';
+      this.handoffs++;
       this.jobs.push(() => {
         if (head.state !== 'assigned') return;
         this.granted(head);

@@ -3,21 +3,23 @@ import { GrantLoop, type ErrorReporter } from './grant-loop.js';
 import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
 import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
-import { WaiterQueue, type QueueNode } from './waiter-queue.js';
+import { WaiterQueue } from './waiter-queue.js';
 
 /**
  * The engine behind `RLock`: one owner (any object) at a time, a recursion count, and a FIFO of
- * waiting owners. The owner re-enters at once; a waiting owner's requests are granted together when
- * its turn comes (they are the same owner, so the later ones would re-enter anyway). Withdrawal is
+ * requests. The owner re-enters at once. When the lock is freed, the owner of the oldest queued
+ * request takes it, and all of that owner's queued requests are granted together (they are the same
+ * owner, so the later ones would re-enter anyway): an owner's place in the queue is that of its
+ * oldest request still queued, and a withdrawn request keeps no place (docs/semantics.md, rule 15).
+ * Each request sits in two intrusive lists — the queue, and its owner's list — so withdrawal is
  * O(1). It shares the {@link GrantLoop} and {@link ValueWatchers} of the semaphore engine; its value
  * is 1 when free, 0 when held. Free of RxJS.
  */
 export class LockCore {
   owner: object | null = null;
   count = 0;
-  /** Queued requests, over all waiting owners. */
-  waiting = 0;
-  readonly owners = new WaiterQueue<WaitingOwner>();
+  /** Every queued request, over all waiting owners, in the order they came. */
+  readonly queue = new WaiterQueue<LockRequest>();
   private readonly waitingOwners = new Map<object, WaitingOwner>();
   readonly loop: GrantLoop;
   readonly watchers: ValueWatchers;
@@ -33,6 +35,11 @@ export class LockCore {
   /** 1 when free, 0 when held. */
   get value(): number {
     return this.owner === null ? 1 : 0;
+  }
+
+  /** Queued requests, over all waiting owners. */
+  get waiting(): number {
+    return this.queue.length;
   }
 
   /** Takes the lock for `owner` now (re-entering if it holds it) without overtaking a waiting owner. */
@@ -52,11 +59,10 @@ export class LockCore {
     if (waiting === undefined) {
       waiting = new WaitingOwner(owner);
       this.waitingOwners.set(owner, waiting);
-      this.owners.push(waiting);
     }
     const request = new LockRequest(this, waiting, grantee);
-    waiting.requests.push(request);
-    this.waiting++;
+    waiting.add(request);
+    this.queue.push(request);
     return request;
   }
 
@@ -70,13 +76,11 @@ export class LockCore {
   withdraw(request: LockRequest): boolean {
     switch (request.state) {
       case QUEUED: {
+        // The lock is never free while a request is queued (a release grants the next owner at
+        // once), so taking one out never lets another in.
         const waiting = request.waitingOwner;
-        waiting.requests.remove(request);
-        this.waiting--;
-        if (waiting.requests.length === 0) {
-          this.owners.remove(waiting);
-          this.waitingOwners.delete(waiting.owner);
-        }
+        this.queue.remove(request);
+        if (waiting.remove(request) === 0) this.waitingOwners.delete(waiting.owner);
         request.state = WITHDRAWN;
         request.grantee = null;
         return true;
@@ -96,7 +100,7 @@ export class LockCore {
       this.count++;
       return true;
     }
-    if (this.owner !== null || this.owners.length !== 0) return false;
+    if (this.owner !== null || this.queue.length !== 0) return false;
     this.owner = owner;
     this.count = 1;
     return true;
@@ -111,18 +115,22 @@ export class LockCore {
     this.settle();
   }
 
+  /** The owner of the oldest queued request takes the lock with all its queued requests. */
   private grantNextOwner(): void {
-    const next = this.owners.shift();
-    if (next === null) return;
+    const head = this.queue.head;
+    if (head === null) return;
+    const next = head.waitingOwner;
     this.waitingOwners.delete(next.owner);
     this.owner = next.owner;
     let request: LockRequest | null;
-    while ((request = next.requests.shift()) !== null) {
-      this.waiting--;
+    while ((request = next.first) !== null) {
+      next.remove(request);
+      this.queue.remove(request);
       this.count++;
       request.state = ASSIGNED;
       this.loop.push(request);
     }
+    this.watchers.handoffs++;
   }
 
   private settle(): void {
@@ -136,16 +144,40 @@ export class LockCore {
   }
 }
 
-/** An owner waiting for the lock, with its queued requests. */
-class WaitingOwner implements QueueNode<WaitingOwner> {
-  prev: WaitingOwner | null = null;
-  next: WaitingOwner | null = null;
-  readonly requests = new WaiterQueue<LockRequest>();
+/** An owner waiting for the lock: its queued requests, oldest first, linked through `ownerNext`. */
+class WaitingOwner {
+  first: LockRequest | null = null;
+  last: LockRequest | null = null;
+  length = 0;
 
   constructor(readonly owner: object) {}
+
+  add(request: LockRequest): void {
+    request.ownerPrev = this.last;
+    request.ownerNext = null;
+    if (this.last === null) this.first = request;
+    else this.last.ownerNext = request;
+    this.last = request;
+    this.length++;
+  }
+
+  /** Unlinks `request`, which must be this owner's; returns how many are left. */
+  remove(request: LockRequest): number {
+    const { ownerPrev, ownerNext } = request;
+    if (ownerPrev === null) this.first = ownerNext;
+    else ownerPrev.ownerNext = ownerNext;
+    if (ownerNext === null) this.last = ownerPrev;
+    else ownerNext.ownerPrev = ownerPrev;
+    request.ownerPrev = request.ownerNext = null;
+    return --this.length;
+  }
 }
 
 class LockRequest extends RequestNode<LockRequest> {
+  /** Links in the owner's own list (`prev`/`next` link the lock's queue). */
+  ownerPrev: LockRequest | null = null;
+  ownerNext: LockRequest | null = null;
+
   constructor(
     private readonly core: LockCore,
     readonly waitingOwner: WaitingOwner,

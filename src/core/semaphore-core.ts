@@ -122,6 +122,7 @@ export class SemaphoreCore implements PermitSource {
       this.queue.remove(head);
       this.value -= head.permits;
       head.state = ASSIGNED;
+      this.watchers.handoffs++;
       this.loop.push(head);
     }
   }
