@@ -1,16 +1,19 @@
 import { Observable } from 'rxjs';
 import { registerGateTarget } from './internal/gate-target.js';
 import {
+  acquireHint,
   checkBoolean,
   checkFunction,
+  checkName,
   checkOptions,
   checkPermits,
   checkScheduler,
   checkTimeout,
+  primitiveLabel,
 } from './internal/validate.js';
-import type { AcquireOptions, WaitOptions } from './types.js';
+import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from './types.js';
 
-const NAME = 'DummySemaphore';
+const KIND = 'DummySemaphore';
 
 /**
  * A semaphore that never blocks, after gevent's `DummySemaphore`: its value is `Infinity`,
@@ -30,20 +33,33 @@ const NAME = 'DummySemaphore';
  * ```
  *
  * @throws {RangeError} / {TypeError} from its methods for bad arguments, as `Semaphore`'s (its
- * constructor accepts anything).
+ * constructor accepts any value, but checks its options).
  * @see {@link Semaphore}
  */
-export class DummySemaphore extends Observable<number> {
+export class DummySemaphore extends Observable<number> implements PermitPool {
+  private readonly label: string;
+  private readonly givenName: string | undefined;
+
   /**
    * Creates a semaphore that never blocks.
    *
    * @param _value Accepted and ignored, for compatibility with `Semaphore`.
+   * @param options `name`: named in messages; `scheduler`: checked, then unused (nothing waits).
    */
-  constructor(_value?: number | null) {
+  constructor(_value?: number | null, options?: PrimitiveOptions) {
     super((subscriber) => {
       subscriber.next(Infinity);
     });
-    registerGateTarget(this, { source: null, scheduler: undefined });
+    const opts = checkOptions<PrimitiveOptions>(KIND, options, ['scheduler', 'name']);
+    checkScheduler(KIND, 'options.scheduler', opts.scheduler);
+    this.givenName = checkName(KIND, opts.name);
+    this.label = primitiveLabel(KIND, this.givenName);
+    registerGateTarget(this, { backend: null, scheduler: undefined });
+  }
+
+  /** The name given to the constructor, if any. */
+  get name(): string | undefined {
+    return this.givenName;
   }
 
   /** Always `Infinity`. */
@@ -76,8 +92,13 @@ export class DummySemaphore extends Observable<number> {
    * @throws {RangeError} / {TypeError} for bad options, as `Semaphore.acquire`.
    */
   acquire(options?: AcquireOptions): Observable<boolean> {
-    const where = `${NAME}.acquire`;
-    const opts = checkOptions<AcquireOptions>(where, options);
+    const where = `${this.label}.acquire`;
+    const opts = checkOptions<AcquireOptions>(
+      where,
+      options,
+      ['blocking', 'timeout', 'permits', 'scheduler'],
+      acquireHint,
+    );
     checkBoolean(where, 'options.blocking', opts.blocking);
     checkTimeout(where, 'options.timeout', opts.timeout);
     checkPermits(where, 'options.permits', opts.permits ?? 1);
@@ -93,7 +114,7 @@ export class DummySemaphore extends Observable<number> {
    * @throws {RangeError} when `permits` is not a positive integer.
    */
   tryAcquire(permits: number = 1): boolean {
-    checkPermits(`${NAME}.tryAcquire`, 'permits', permits);
+    checkPermits(`${this.label}.tryAcquire`, 'permits', permits);
     return true;
   }
 
@@ -102,7 +123,7 @@ export class DummySemaphore extends Observable<number> {
    * @throws {RangeError} when `permits` is not a positive integer.
    */
   release(permits: number = 1): number {
-    checkPermits(`${NAME}.release`, 'permits', permits);
+    checkPermits(`${this.label}.release`, 'permits', permits);
     return Infinity;
   }
 
@@ -111,8 +132,8 @@ export class DummySemaphore extends Observable<number> {
    * @throws {RangeError} / {TypeError} for bad options, as `Semaphore.wait`.
    */
   wait(options?: WaitOptions): Observable<number> {
-    const where = `${NAME}.wait`;
-    const opts = checkOptions<WaitOptions>(where, options);
+    const where = `${this.label}.wait`;
+    const opts = checkOptions<WaitOptions>(where, options, ['timeout', 'scheduler']);
     checkTimeout(where, 'options.timeout', opts.timeout);
     checkScheduler(where, 'options.scheduler', opts.scheduler);
     return new Observable<number>((subscriber) => {
@@ -126,7 +147,7 @@ export class DummySemaphore extends Observable<number> {
    * @throws {TypeError} when `callback` is not a function.
    */
   rawlink(callback: (semaphore: this) => void): void {
-    checkFunction(`${NAME}.rawlink`, 'callback', callback);
+    checkFunction(`${this.label}.rawlink`, 'callback', callback);
   }
 
   /**
@@ -134,6 +155,6 @@ export class DummySemaphore extends Observable<number> {
    * @throws {TypeError} when `callback` is not a function.
    */
   unlink(callback: (semaphore: this) => void): void {
-    checkFunction(`${NAME}.unlink`, 'callback', callback);
+    checkFunction(`${this.label}.unlink`, 'callback', callback);
   }
 }

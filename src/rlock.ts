@@ -2,10 +2,19 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
 import { reportUnhandledError } from './internal/report-error.js';
-import { checkBoolean, checkOptions, checkOwner, checkScheduler, checkTimeout } from './internal/validate.js';
+import {
+  acquireHint,
+  checkBoolean,
+  checkName,
+  checkOptions,
+  checkOwner,
+  checkScheduler,
+  checkTimeout,
+  primitiveLabel,
+} from './internal/validate.js';
 import type { AcquireOptions, PrimitiveOptions } from './types.js';
 
-const NAME = 'RLock';
+const KIND = 'RLock';
 // See src/internal/gate-target.ts for why a registered symbol rather than a WeakMap.
 const LOCK_TARGET = Symbol.for('rxjs-permits.lockTarget');
 
@@ -53,26 +62,35 @@ export function lockTargetOf(where: string, lock: unknown): LockTarget {
 export class RLock extends Observable<number> {
   private readonly core: LockCore;
   private readonly scheduler: SchedulerLike | undefined;
+  private readonly label: string;
+  private readonly givenName: string | undefined;
 
   /**
    * Creates a free lock.
    *
-   * @param options `scheduler`: the default scheduler for this lock's timeouts.
+   * @param options `scheduler`: the default scheduler for this lock's timeouts; `name`: named in
+   * messages and errors.
    */
   constructor(options?: PrimitiveOptions) {
-    const scheduler = checkScheduler(
-      NAME,
-      'options.scheduler',
-      checkOptions<PrimitiveOptions>(NAME, options).scheduler,
-    );
-    const core = new LockCore(NAME, reportUnhandledError);
+    const opts = checkOptions<PrimitiveOptions>(KIND, options, ['scheduler', 'name']);
+    const scheduler = checkScheduler(KIND, 'options.scheduler', opts.scheduler);
+    const givenName = checkName(KIND, opts.name);
+    const label = primitiveLabel(KIND, givenName);
+    const core = new LockCore(label, reportUnhandledError);
     super((subscriber) => {
       const watch = core.watchers.watchValue(subscriber, core.value);
       return () => core.watchers.unwatchValue(watch);
     });
     this.core = core;
     this.scheduler = scheduler;
+    this.label = label;
+    this.givenName = givenName;
     Object.defineProperty(this, LOCK_TARGET, { value: { core, scheduler } });
+  }
+
+  /** The name given to the constructor, if any (it appears in messages and errors). */
+  get name(): string | undefined {
+    return this.givenName;
   }
 
   /** The owner holding the lock, or `null` when it is free. */
@@ -100,7 +118,7 @@ export class RLock extends Observable<number> {
    * @throws {TypeError} when `owner` is not an object.
    */
   isOwnedBy(owner: object): boolean {
-    checkOwner(`${NAME}.isOwnedBy`, 'owner', owner);
+    checkOwner(`${this.label}.isOwnedBy`, 'owner', owner);
     return this.core.owner === owner;
   }
 
@@ -126,13 +144,18 @@ export class RLock extends Observable<number> {
    * @throws {RangeError} when `timeout` is NaN.
    */
   acquire(owner: object, options?: Omit<AcquireOptions, 'permits'>): Observable<boolean> {
-    const where = `${NAME}.acquire`;
+    const where = `${this.label}.acquire`;
     checkOwner(where, 'owner', owner);
-    const opts = checkOptions<AcquireOptions>(where, options);
+    const opts = checkOptions<AcquireOptions>(
+      where,
+      options,
+      ['blocking', 'timeout', 'scheduler'],
+      acquireHint,
+    );
     const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
     const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
-    return acquirePermits(this.core.sourceFor(owner), 1, blocking, timeout, scheduler);
+    return acquirePermits(this.core.backendFor(owner), 1, blocking, timeout, scheduler);
   }
 
   /**
@@ -149,7 +172,7 @@ export class RLock extends Observable<number> {
    * @throws {TypeError} when `owner` is not an object.
    */
   tryAcquire(owner: object): boolean {
-    checkOwner(`${NAME}.tryAcquire`, 'owner', owner);
+    checkOwner(`${this.label}.tryAcquire`, 'owner', owner);
     return this.core.tryAcquire(owner);
   }
 
@@ -166,7 +189,7 @@ export class RLock extends Observable<number> {
    * @throws {TypeError} when `owner` is not an object.
    */
   release(owner: object): void {
-    checkOwner(`${NAME}.release`, 'owner', owner);
+    checkOwner(`${this.label}.release`, 'owner', owner);
     this.core.release(owner);
   }
 }

@@ -1,20 +1,23 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import { SemaphoreCore } from './core/semaphore-core.js';
 import type { ReadyWatch } from './core/value-watchers.js';
-import { acquireFromSemaphore } from './internal/acquire.js';
+import { acquirePermits } from './internal/acquire.js';
 import { registerGateTarget } from './internal/gate-target.js';
 import { reportUnhandledError } from './internal/report-error.js';
 import {
+  acquireHint,
   checkBoolean,
   checkCount,
   checkFunction,
+  checkName,
   checkOptions,
   checkPermits,
   checkScheduler,
   checkTimeout,
   isPermitCount,
+  primitiveLabel,
 } from './internal/validate.js';
-import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
+import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from './types.js';
 
 /**
  * A counting semaphore, after gevent's `gevent.lock.Semaphore`: a counter of permits that
@@ -48,7 +51,7 @@ import type { AcquireOptions, PrimitiveOptions, WaitOptions } from './types.js';
  * is not a scheduler.
  * @see {@link BoundedSemaphore}, {@link DummySemaphore}, {@link withPermit}
  */
-export class Semaphore extends Observable<number> {
+export class Semaphore extends Observable<number> implements PermitPool {
   /** @internal Whether releases may not lift the value above the initial value. */
   protected static readonly bounded: boolean = false;
   /** @internal The name used in messages. */
@@ -56,7 +59,9 @@ export class Semaphore extends Observable<number> {
 
   private readonly core: SemaphoreCore;
   private readonly scheduler: SchedulerLike | undefined;
-  private readonly name: string;
+  /** The kind, and the name when there is one: `Semaphore "uploads"`. */
+  private readonly label: string;
+  private readonly givenName: string | undefined;
   private plainAcquire: Observable<boolean> | null = null;
   private rawlinks: Map<(semaphore: this) => void, ReadyWatch> | null = null;
 
@@ -64,26 +69,32 @@ export class Semaphore extends Observable<number> {
    * Creates a semaphore with `value` permits.
    *
    * @param value The initial number of permits: an integer >= 0 (0 starts locked).
-   * @param options `scheduler`: the default scheduler for this semaphore's timeouts.
+   * @param options `scheduler`: the default scheduler for this semaphore's timeouts; `name`: named
+   * in messages and errors.
    */
   constructor(value: number = 1, options?: PrimitiveOptions) {
-    const kind = new.target as unknown as typeof Semaphore;
-    const name = kind.primitiveName;
-    const initial = checkCount(name, 'value', value);
-    const scheduler = checkScheduler(
-      name,
-      'options.scheduler',
-      checkOptions<PrimitiveOptions>(name, options).scheduler,
-    );
-    const core = new SemaphoreCore(initial, kind.bounded ? initial : Infinity, name, reportUnhandledError);
+    const kind = (new.target as unknown as typeof Semaphore).primitiveName;
+    const bounded = (new.target as unknown as typeof Semaphore).bounded;
+    const initial = checkCount(kind, 'value', value);
+    const opts = checkOptions<PrimitiveOptions>(kind, options, ['scheduler', 'name']);
+    const scheduler = checkScheduler(kind, 'options.scheduler', opts.scheduler);
+    const givenName = checkName(kind, opts.name);
+    const label = primitiveLabel(kind, givenName);
+    const core = new SemaphoreCore(initial, bounded ? initial : Infinity, label, reportUnhandledError);
     super((subscriber) => {
       const watch = core.watchers.watchValue(subscriber, core.value);
       return () => core.watchers.unwatchValue(watch);
     });
     this.core = core;
     this.scheduler = scheduler;
-    this.name = name;
-    registerGateTarget(this, { source: core, scheduler });
+    this.label = label;
+    this.givenName = givenName;
+    registerGateTarget(this, { backend: core, scheduler });
+  }
+
+  /** The name given to the constructor, if any (it appears in messages and errors). */
+  get name(): string | undefined {
+    return this.givenName;
   }
 
   /** Permits available now (gevent's counter). Permits handed straight to waiters never show here. */
@@ -142,15 +153,20 @@ export class Semaphore extends Observable<number> {
   acquire(options?: AcquireOptions): Observable<boolean> {
     // The plain request is the common one; its Observable is cold and stateless, so one serves all.
     if (options === undefined && this.core.bound >= 1) {
-      return (this.plainAcquire ??= acquireFromSemaphore(this.core, 1, true, null, this.scheduler));
+      return (this.plainAcquire ??= acquirePermits(this.core, 1, true, null, this.scheduler));
     }
-    const where = `${this.name}.acquire`;
-    const opts = checkOptions<AcquireOptions>(where, options);
+    const where = `${this.label}.acquire`;
+    const opts = checkOptions<AcquireOptions>(
+      where,
+      options,
+      ['blocking', 'timeout', 'permits', 'scheduler'],
+      acquireHint,
+    );
     const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
     const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
     const permits = checkPermits(where, 'options.permits', opts.permits ?? 1, this.core.bound);
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
-    return acquireFromSemaphore(this.core, permits, blocking, timeout, scheduler);
+    return acquirePermits(this.core, permits, blocking, timeout, scheduler);
   }
 
   /**
@@ -173,7 +189,7 @@ export class Semaphore extends Observable<number> {
     // a bad argument.
     const core = this.core;
     if ((permits !== 1 || core.bound < 1) && !isPermitCount(permits, core.bound)) {
-      checkPermits(`${this.name}.tryAcquire`, 'permits', permits, core.bound);
+      checkPermits(`${this.label}.tryAcquire`, 'permits', permits, core.bound);
     }
     return core.tryAcquire(permits);
   }
@@ -202,7 +218,7 @@ export class Semaphore extends Observable<number> {
    */
   release(permits: number = 1): number {
     if (permits !== 1 && !isPermitCount(permits, Infinity))
-      checkPermits(`${this.name}.release`, 'permits', permits);
+      checkPermits(`${this.label}.release`, 'permits', permits);
     return this.core.release(permits);
   }
 
@@ -224,8 +240,8 @@ export class Semaphore extends Observable<number> {
    * @throws {TypeError} when an option has the wrong type.
    */
   wait(options?: WaitOptions): Observable<number> {
-    const where = `${this.name}.wait`;
-    const opts = checkOptions<WaitOptions>(where, options);
+    const where = `${this.label}.wait`;
+    const opts = checkOptions<WaitOptions>(where, options, ['timeout', 'scheduler']);
     const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
     const core = this.core;
@@ -272,7 +288,7 @@ export class Semaphore extends Observable<number> {
    * @throws {TypeError} when `callback` is not a function.
    */
   rawlink(callback: (semaphore: this) => void): void {
-    checkFunction(`${this.name}.rawlink`, 'callback', callback);
+    checkFunction(`${this.label}.rawlink`, 'callback', callback);
     if (this.core.value > 0) {
       // Linked already, with its wake-up maybe queued: this call is that one-shot, not a second.
       this.unlinkQuietly(callback);
@@ -299,7 +315,7 @@ export class Semaphore extends Observable<number> {
    * @throws {TypeError} when `callback` is not a function.
    */
   unlink(callback: (semaphore: this) => void): void {
-    checkFunction(`${this.name}.unlink`, 'callback', callback);
+    checkFunction(`${this.label}.unlink`, 'callback', callback);
     this.unlinkQuietly(callback);
   }
 

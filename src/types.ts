@@ -1,4 +1,4 @@
-import type { SchedulerLike } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
 
 /**
  * Options of `acquire()`.
@@ -13,23 +13,23 @@ export interface AcquireOptions {
    * it got them, and `timeout` is ignored.
    * @default true
    */
-  blocking?: boolean;
+  blocking?: boolean | undefined;
   /**
    * Milliseconds to wait before giving up (then `acquire()` emits `false`). `null` or `undefined`
    * waits for ever; `<= 0` does not wait at all.
    * @default null
    */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
   /**
    * How many permits to take at once (a weighted acquire): a positive integer.
    * @default 1
    */
-  permits?: number;
+  permits?: number | undefined;
   /**
    * Runs the timeout. In marble tests, `TestScheduler.run` virtualises the default.
    * @default the primitive's scheduler, else `asyncScheduler`
    */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
 /** Options of `wait()`. */
@@ -39,20 +39,63 @@ export interface WaitOptions {
    * (possibly 0). `null` or `undefined` waits for ever; `<= 0` emits the value at once.
    * @default null
    */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
   /**
    * Runs the timeout.
    * @default the primitive's scheduler, else `asyncScheduler`
    */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
-/** Options of the `Semaphore`, `BoundedSemaphore` and `RLock` constructors. */
+/** Options of the `Semaphore`, `BoundedSemaphore`, `DummySemaphore` and `RLock` constructors. */
 export interface PrimitiveOptions {
   /**
    * The default scheduler for every timeout on this primitive (of `acquire`, `wait` and the
    * operators), unless a call names its own.
    * @default asyncScheduler
    */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
+  /**
+   * A name for messages and errors, so that a timeout in an app with several semaphores says which
+   * one: `Semaphore "uploads": no permit within 100 ms ...`. A non-empty string.
+   * @default none: messages name the kind only (`Semaphore`)
+   */
+  name?: string | undefined;
+}
+
+/**
+ * Any primitive the operators accept: `Semaphore`, `BoundedSemaphore` and `DummySemaphore` (an
+ * `RLock` is used through `reentrant`). Take this type where a function accepts "a limit", so that
+ * callers may pass any of them:
+ *
+ * @example
+ * ```ts
+ * import { DummySemaphore, Semaphore, withPermit, type PermitPool } from 'rxjs-permits';
+ * import type { Observable } from 'rxjs';
+ *
+ * function limited<T>(work$: Observable<T>, pool: PermitPool): Observable<T> {
+ *   return work$.pipe(withPermit(pool));
+ * }
+ * limited(work$, new Semaphore(4));
+ * limited(work$, new DummySemaphore()); // no limit
+ * ```
+ *
+ * The operators accept only this library's primitives: another object of this shape is a TypeError
+ * when an operator is created.
+ */
+export interface PermitPool extends Observable<number> {
+  /** Permits available now. */
+  readonly value: number;
+  /** Requests queued now. */
+  readonly waiting: number;
+  /** Whether no permit is free: `value <= 0`. */
+  locked(): boolean;
+  /** Whether a permit is free: `value > 0`. */
+  ready(): boolean;
+  /** Requests permits: emits `true` when granted (then release them), or `false`; then completes. */
+  acquire(options?: AcquireOptions): Observable<boolean>;
+  /** Takes `permits` now if they are free and nobody is queued. */
+  tryAcquire(permits?: number): boolean;
+  /** Gives `permits` back; returns `value` after the hand-off. */
+  release(permits?: number): number;
 }

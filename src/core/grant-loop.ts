@@ -1,4 +1,4 @@
-import type { PermitGrantee } from './permit-source.js';
+import type { PermitGrantee } from './permit-backend.js';
 
 /** A unit of deferred work: a grant to announce, a value to broadcast, listeners to wake. */
 export interface Job {
@@ -17,7 +17,7 @@ export type ErrorReporter = (error: unknown) => void;
  * run by the outermost operation. An operation made from inside a job (a gated stream that completes
  * synchronously and releases, an observer that releases) only queues more jobs and returns; the loop
  * already on the stack runs them in order. That is what keeps 10^6 chained grants at constant stack
- * depth (SPEC rule 4) and keeps every listener's view in order (rule 12).
+ * depth (rule 4, docs/semantics.md) and keeps every listener's view in order (rule 12).
  */
 export class GrantLoop {
   private head: Job | null = null;
@@ -34,7 +34,7 @@ export class GrantLoop {
   }
 
   /**
-   * Tells `grantee` of a grant now, in this call, even inside a running loop (SPEC rule 5).
+   * Tells `grantee` of a grant now, in this call, even inside a running loop (rule 5, docs/semantics.md).
    * Operations it makes meanwhile are folded into this one (rule 4): when it is the outermost
    * operation, the jobs they queue run after the grantee returns, before this call does.
    */

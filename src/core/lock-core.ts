@@ -1,6 +1,11 @@
 import { LockOwnershipError } from '../errors.js';
 import { GrantLoop, type ErrorReporter } from './grant-loop.js';
-import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
+import {
+  GRANTED_TICKET,
+  type PermitGrantee,
+  type PermitBackend,
+  type PermitTicket,
+} from './permit-backend.js';
 import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
 import { WaiterQueue } from './waiter-queue.js';
@@ -138,8 +143,8 @@ export class LockCore {
     this.loop.drain();
   }
 
-  /** A {@link PermitSource} that acts for `owner` (a lock has one permit: `permits` is ignored). */
-  sourceFor(owner: object): LockSource {
+  /** A {@link PermitBackend} that acts for `owner` (a lock has one permit: `permits` is ignored). */
+  backendFor(owner: object): LockSource {
     return new LockSource(this, owner);
   }
 }
@@ -192,7 +197,7 @@ class LockRequest extends RequestNode<LockRequest> {
 }
 
 /** The lock seen by one owner, through the interface the operators use. */
-export class LockSource implements PermitSource {
+export class LockSource implements PermitBackend {
   readonly maxPermits = 1;
 
   constructor(

@@ -1,7 +1,16 @@
 import type { Job } from './grant-loop.js';
-import type { PermitGrantee, PermitTicket } from './permit-source.js';
+import type { PermitGrantee, PermitTicket } from './permit-backend.js';
 import type { QueueNode } from './waiter-queue.js';
 
+// The states of a queued request, and who moves it (docs/semantics.md, rules 3, 6 and 7):
+//
+//   QUEUED ──(hand-off: release / withdraw of a blocking head)──> ASSIGNED ──(grant loop)──> GRANTED
+//     │                                                              │
+//     └──(withdraw: unsubscribe, timeout)──> WITHDRAWN <──(withdraw)─┘  permits go back at once
+//
+// ASSIGNED: the permits are deducted and the grant is queued in the grant loop, not yet told; a
+// withdrawal then gives them back and re-examines the queue. Once GRANTED, withdraw() returns false:
+// the grantee holds the permits and releases them itself.
 export const QUEUED = 0;
 /** Dequeued and its permits deducted; the grantee is told when the loop reaches the job. */
 export const ASSIGNED = 1;

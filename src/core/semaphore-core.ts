@@ -1,7 +1,12 @@
 import { OverReleaseError } from '../errors.js';
 import { GrantLoop, type ErrorReporter } from './grant-loop.js';
-import { GRANTED_TICKET, type PermitGrantee, type PermitSource, type PermitTicket } from './permit-source.js';
-import { ASSIGNED, GRANTED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
+import {
+  GRANTED_TICKET,
+  type PermitGrantee,
+  type PermitBackend,
+  type PermitTicket,
+} from './permit-backend.js';
+import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
 import { ValueWatchers } from './value-watchers.js';
 import { WaiterQueue } from './waiter-queue.js';
 
@@ -10,7 +15,7 @@ import { WaiterQueue } from './waiter-queue.js';
  * requests with O(1) withdrawal, strict head-of-line granting (also for weighted requests), and the
  * trampolined {@link GrantLoop}. Free of RxJS; arguments are trusted (the public classes check them).
  */
-export class SemaphoreCore implements PermitSource {
+export class SemaphoreCore implements PermitBackend {
   /** Permits not taken. */
   value: number;
   readonly queue = new WaiterQueue<QueuedRequest>();
@@ -53,19 +58,6 @@ export class SemaphoreCore implements PermitSource {
     const request = new QueuedRequest(this, permits, grantee);
     this.queue.push(request);
     return request;
-  }
-
-  /**
-   * As {@link request}, for a node the caller made (a subclass of {@link QueuedRequest} that is
-   * its own grantee): one object per request instead of two. The node is its own ticket.
-   */
-  enqueue(node: QueuedRequest): void {
-    if (this.grantableNow(node.permits)) {
-      node.state = GRANTED;
-      this.takeAndGrant(node.permits, node.grantee!);
-    } else {
-      this.queue.push(node);
-    }
   }
 
   release(permits: number): number {

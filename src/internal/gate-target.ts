@@ -1,12 +1,13 @@
 import type { SchedulerLike } from 'rxjs';
-import type { PermitSource } from '../core/permit-source.js';
+import type { PermitBackend } from '../core/permit-backend.js';
+import { describeValue } from './validate.js';
 
 /**
- * What an operator needs of a primitive: its {@link PermitSource} (`null` for a primitive that never
+ * What an operator needs of a primitive: its {@link PermitBackend} (`null` for a primitive that never
  * blocks, whose streams pass through untouched) and its default scheduler for timeouts.
  */
 export interface GateTarget {
-  readonly source: PermitSource | null;
+  readonly backend: PermitBackend | null;
   readonly scheduler: SchedulerLike | undefined;
 }
 
@@ -26,7 +27,15 @@ export function gateTargetOf(where: string, argument: string, primitive: unknown
       ? ((primitive as Record<symbol, GateTarget | undefined>)[GATE_TARGET] ?? undefined)
       : undefined;
   if (target === undefined) {
-    throw new TypeError(`${where}: ${argument} must be a Semaphore, BoundedSemaphore or DummySemaphore`);
+    const isLock =
+      typeof primitive === 'object' &&
+      primitive !== null &&
+      Symbol.for('rxjs-permits.lockTarget') in (primitive as object);
+    throw new TypeError(
+      isLock
+        ? `${where}: ${argument} is an RLock, which has owners: gate a stream by it with reentrant(lock)`
+        : `${where}: ${argument} must be a PermitPool (a Semaphore, BoundedSemaphore or DummySemaphore), got ${describeValue(primitive)}`,
+    );
   }
   return target;
 }

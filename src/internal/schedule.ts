@@ -1,5 +1,5 @@
 import { asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import type { PermitTicket } from '../core/permit-source.js';
+import type { PermitTicket } from '../core/permit-backend.js';
 
 /**
  * Schedules the timeout of a queued request. If the scheduler throws, the request is withdrawn

@@ -1,6 +1,5 @@
-import type { MonoTypeOperatorFunction } from 'rxjs';
-import type { DummySemaphore } from '../dummy-semaphore.js';
-import type { Semaphore } from '../semaphore.js';
+import type { OperatorFunction } from 'rxjs';
+import type { PermitPool } from '../types.js';
 import { gateConfig, type BoundedPermitOptions } from './options.js';
 import { gate } from './permit-gate.js';
 
@@ -35,12 +34,12 @@ import { gate } from './permit-gate.js';
  * integer or exceeds a bound, or `timeout` is NaN.
  * @see {@link withPermit}
  */
-export function boundedPermit<T>(
-  semaphore: Semaphore | DummySemaphore,
-  options?: BoundedPermitOptions<T>,
-): MonoTypeOperatorFunction<T> {
-  const { target, config } = gateConfig<T>('boundedPermit', semaphore, options, 0);
-  const source = target.source;
-  if (source === null) return (input) => input;
-  return (input) => gate(input, () => source, config);
+export function boundedPermit<T, R = T>(
+  semaphore: PermitPool,
+  options?: BoundedPermitOptions<R>,
+): OperatorFunction<T, T | R> {
+  const { target, config } = gateConfig<T | R>('boundedPermit', semaphore, options, 0);
+  const backend = target.backend;
+  if (backend === null) return (source) => source;
+  return (source) => gate<T | R>(source, () => backend, config);
 }

@@ -1,22 +1,13 @@
-import {
-  Observable,
-  Subscriber,
-  from,
-  mergeMap,
-  type ObservableInput,
-  type OperatorFunction,
-  type Subscription,
-} from 'rxjs';
-import type { PermitGrantee, PermitSource, PermitTicket } from '../core/permit-source.js';
+import { Observable, Subscriber, from, mergeMap, type ObservableInput, type OperatorFunction } from 'rxjs';
+import type { PermitBackend } from '../core/permit-backend.js';
+import { PermitRequest } from '../internal/permit-request.js';
 import { WaiterQueue, type QueueNode } from '../core/waiter-queue.js';
-import type { DummySemaphore } from '../dummy-semaphore.js';
 import { PermitTimeoutError } from '../errors.js';
-import type { Semaphore } from '../semaphore.js';
+import type { PermitPool } from '../types.js';
 import { checkFunction } from '../internal/validate.js';
 import { gateConfig, type PermitOptions } from './options.js';
 import { replacementFor, type GateConfig } from './permit-gate.js';
 import { PermitHolder } from './permit-holder.js';
-import { scheduleOrWithdraw } from '../internal/schedule.js';
 
 /**
  * A `mergeMap` whose inner streams are gated by a semaphore shared with other streams: each source
@@ -58,21 +49,34 @@ import { scheduleOrWithdraw } from '../internal/schedule.js';
  * is NaN.
  * @see {@link withPermit}
  */
-export function mergeMapWithPermit<T, R>(
-  semaphore: Semaphore | DummySemaphore,
+export function mergeMapWithPermit<T, R, F = R>(
+  semaphore: PermitPool,
   project: (value: T, index: number) => ObservableInput<R>,
-  options?: PermitOptions<R>,
-): OperatorFunction<T, R> {
+  options?: PermitOptions<F>,
+): OperatorFunction<T, R | F> {
   checkFunction('mergeMapWithPermit', 'project', project);
-  const { target, config } = gateConfig<R>('mergeMapWithPermit', semaphore, options, Infinity);
-  const source = target.source;
-  if (source === null) return mergeMap(project);
-  return (input) =>
-    new Observable<R>((downstream) => {
-      const merge = new PermitMerge<T, R>(downstream, project, source, config);
+  const { target, config } = gateConfig<R | F>(
+    'mergeMapWithPermit',
+    semaphore,
+    options,
+    Infinity,
+    concurrencyHint,
+  );
+  const backend = target.backend;
+  if (backend === null) return mergeMap(project);
+  return (source) =>
+    new Observable<R | F>((downstream) => {
+      const merge = new PermitMerge<T, R | F>(downstream, project, backend, config);
       downstream.add(merge);
-      input.subscribe(new MergeSourceSubscriber(downstream, merge));
+      source.subscribe(new MergeSourceSubscriber(downstream, merge));
     });
+}
+
+/** For `mergeMapWithPermit(sem, fn, 4)`, a `mergeMap(fn, 4)` habit. */
+function concurrencyHint(value: unknown): string {
+  return typeof value === 'number'
+    ? `: the concurrency limit is the semaphore's own (its permits), not a third argument; for at most ${value} at once use new Semaphore(${value})`
+    : '';
 }
 
 /** The state of one subscription: counts, and the values whose requests are still queued. */
@@ -90,7 +94,7 @@ class PermitMerge<T, R> {
   constructor(
     readonly downstream: Subscriber<R>,
     readonly project: (value: T, index: number) => ObservableInput<R>,
-    readonly source: PermitSource,
+    readonly backend: PermitBackend,
     readonly config: GateConfig<R>,
   ) {}
 
@@ -100,18 +104,12 @@ class PermitMerge<T, R> {
     this.active++;
     const entry = new QueuedValue(this, value, this.index++);
     this.queued.push(entry);
-    entry.ticket = this.source.request(this.config.permits, entry);
-    if (entry.state !== WAITING) return;
-    const { timeout } = this.config;
-    if (timeout === null) return;
-    if (timeout <= 0) entry.timeOut();
-    else
-      entry.timer = scheduleOrWithdraw(this.config.scheduler, () => entry.timeOut(), timeout, entry.ticket);
+    entry.start();
   }
 
   /** Subscribes an inner; `source` is null for a fallback, which holds no permit. */
-  subscribeInner(inner: Observable<R>, source: PermitSource | null): void {
-    inner.subscribe(new MergeInnerSubscriber(this, source, this.config.permits));
+  subscribeInner(inner: Observable<R>, backend: PermitBackend | null): void {
+    inner.subscribe(new MergeInnerSubscriber(this, backend, this.config.permits));
   }
 
   innerDone(): void {
@@ -124,7 +122,7 @@ class PermitMerge<T, R> {
   }
 
   /**
-   * Errors the whole stream. As `withPermit` does (SPEC rule 8), every permit is back before the
+   * Errors the whole stream. As `withPermit` does (rule 8, docs/semantics.md), every permit is back before the
    * error is forwarded: queued values are withdrawn and running inners cut off first.
    * @param permitsHeld permits the caller holds outside any inner (a value whose `project` threw).
    */
@@ -132,7 +130,7 @@ class PermitMerge<T, R> {
     if (this.closed) return; // the first error wins
     this.unsubscribe();
     // Released only once the queued values are withdrawn, so these permits start none of them.
-    if (permitsHeld > 0) this.source.release(permitsHeld);
+    if (permitsHeld > 0) this.backend.release(permitsHeld);
     for (const inner of this.running) inner.tearDown();
     this.downstream.error(error);
   }
@@ -156,20 +154,24 @@ const RUNNING = 1;
 const DONE = 2;
 
 /** One source value: queued for its permits, then the grantee that starts its inner. */
-class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
+class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T, R>> {
   prev: QueuedValue<T, R> | null = null;
   next: QueuedValue<T, R> | null = null;
-  ticket: PermitTicket | null = null;
-  timer: Subscription | null = null;
   state = WAITING;
 
   constructor(
     private readonly merge: PermitMerge<T, R>,
     private value: T | undefined,
     private readonly index: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  grant(): void {
+  start(): void {
+    this.ask(this.merge.backend, this.merge.config);
+  }
+
+  protected onGrant(): void {
     const merge = this.merge;
     this.leaveQueue();
     let inner: Observable<R>;
@@ -181,18 +183,17 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
     } finally {
       this.value = undefined;
     }
-    merge.subscribeInner(inner, merge.source);
+    merge.subscribeInner(inner, merge.backend);
   }
 
-  timeOut(): void {
-    if (!this.ticket!.withdraw()) return;
+  protected onTimeout(): void {
     // The withdrawal may have let another user run and close this merge (which dropped this value).
     if (this.state === DONE) return;
     const merge = this.merge;
     this.leaveQueue();
     this.value = undefined;
     const error = new PermitTimeoutError({
-      primitive: merge.source.name,
+      primitive: merge.backend.name,
       timeout: merge.config.timeout!,
       permits: merge.config.permits,
     });
@@ -204,17 +205,13 @@ class QueuedValue<T, R> implements QueueNode<QueuedValue<T, R>>, PermitGrantee {
   /** Withdraws the request of a value still queued (the merge is being torn down). */
   cancel(): void {
     this.state = DONE;
-    this.ticket?.withdraw();
-    this.timer?.unsubscribe();
-    this.timer = null;
+    this.unsubscribe();
     this.value = undefined;
   }
 
   private leaveQueue(): void {
     this.state = RUNNING;
     this.merge.queued.remove(this);
-    this.timer?.unsubscribe();
-    this.timer = null;
   }
 }
 
@@ -246,10 +243,10 @@ class MergeSourceSubscriber<T, R> extends Subscriber<T> {
 class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   constructor(
     private readonly merge: PermitMerge<T, R>,
-    source: PermitSource | null,
+    backend: PermitBackend | null,
     permits: number,
   ) {
-    super(merge.downstream, source, permits);
+    super(merge.downstream, backend, permits);
     // On a downstream already closed, super() has torn this down before `merge` was set.
     if (!this.closed) merge.running.add(this);
   }

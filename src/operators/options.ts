@@ -17,23 +17,23 @@ export interface PermitOptions<T> {
    * Permits each gated stream holds: a positive integer, at most a BoundedSemaphore's bound.
    * @default 1
    */
-  permits?: number;
+  permits?: number | undefined;
   /**
    * Milliseconds to wait for the permits; then the stream errors with {@link PermitTimeoutError},
    * or switches to `with`. `undefined`/`null` waits for ever; `<= 0` does not wait.
    * @default undefined (for ever)
    */
-  timeout?: number | null;
+  timeout?: number | null | undefined;
   /**
    * Runs the timeout.
    * @default the semaphore's scheduler, else `asyncScheduler`
    */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
   /**
    * A fallback: called with the timeout (or rejection) error, its stream replaces the gated one.
    * It runs without a permit.
    */
-  with?: (error: PermitTimeoutError | PermitRejectedError) => ObservableInput<T>;
+  with?: ((error: PermitTimeoutError | PermitRejectedError) => ObservableInput<T>) | undefined;
 }
 
 /** Options of {@link boundedPermit}. */
@@ -44,23 +44,33 @@ export interface BoundedPermitOptions<T> extends PermitOptions<T> {
    * the stream fails at once with {@link PermitRejectedError} (or switches to `with`).
    * @default 0 (run now or be rejected: a bulkhead)
    */
-  maxWaiting?: number;
+  maxWaiting?: number | undefined;
 }
 
-/** Checks an operator's arguments when the operator is created, and fixes its configuration. */
+const PERMIT_OPTIONS = ['permits', 'timeout', 'scheduler', 'with'] as const;
+const BOUNDED_PERMIT_OPTIONS = [...PERMIT_OPTIONS, 'maxWaiting'] as const;
+
+/**
+ * Checks an operator's arguments when the operator is created, and fixes its configuration.
+ *
+ * @param defaultMaxWaiting `Infinity` for `withPermit` and `mergeMapWithPermit` (which take no
+ * `maxWaiting`), 0 for `boundedPermit`.
+ */
 export function gateConfig<T>(
   where: string,
   semaphore: unknown,
   options: BoundedPermitOptions<T> | undefined,
   defaultMaxWaiting: number,
+  hint?: (value: unknown) => string,
 ): { target: GateTarget; config: GateConfig<T> } {
   const target = gateTargetOf(where, 'semaphore', semaphore);
-  const opts = checkOptions<BoundedPermitOptions<T>>(where, options);
+  const known = defaultMaxWaiting === Infinity ? PERMIT_OPTIONS : BOUNDED_PERMIT_OPTIONS;
+  const opts = checkOptions<BoundedPermitOptions<T>>(where, options, known, hint);
   const permits = checkPermits(
     where,
     'options.permits',
     opts.permits ?? 1,
-    target.source?.maxPermits ?? Infinity,
+    target.backend?.maxPermits ?? Infinity,
   );
   const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
   const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? target.scheduler;

@@ -1,81 +1,43 @@
-import {
-  Observable,
-  from,
-  throwError,
-  type ObservableInput,
-  type SchedulerLike,
-  type Subscriber,
-  type Subscription,
-} from 'rxjs';
-import type { PermitGrantee, PermitSource, PermitTicket } from '../core/permit-source.js';
+import { Observable, from, throwError, type ObservableInput, type Subscriber } from 'rxjs';
+import type { PermitBackend } from '../core/permit-backend.js';
 import { PermitRejectedError, PermitTimeoutError } from '../errors.js';
+import { PermitRequest, type WaitConfig } from '../internal/permit-request.js';
 import { PermitHolder } from './permit-holder.js';
-import { scheduleOrWithdraw } from '../internal/schedule.js';
 
 /** The fallback of the `with` option. */
 export type PermitFallback<T> = (error: PermitTimeoutError | PermitRejectedError) => ObservableInput<T>;
 
 /** Everything one gated subscription needs, fixed when the operator is created. */
-export interface GateConfig<T> {
-  readonly permits: number;
-  /** `null`: wait for ever; `<= 0`: do not wait. */
-  readonly timeout: number | null;
-  readonly scheduler: SchedulerLike | undefined;
+export interface GateConfig<T> extends WaitConfig {
   readonly fallback: PermitFallback<T> | undefined;
-  /** For `boundedPermit`: refuse at once when this many requests are already queued. */
-  readonly maxWaiting: number;
 }
 
 /** Makes the subscriber that will hold the permits once they are granted. */
 export type HolderFactory<T> = (
   downstream: Subscriber<T>,
-  source: PermitSource,
+  backend: PermitBackend,
   permits: number,
 ) => Subscriber<T>;
 
-const plainHolder = <T>(downstream: Subscriber<T>, source: PermitSource, permits: number): Subscriber<T> =>
-  new PermitHolder(downstream, source, permits);
+const plainHolder = <T>(downstream: Subscriber<T>, backend: PermitBackend, permits: number): Subscriber<T> =>
+  new PermitHolder(downstream, backend, permits);
 
 /**
- * Gates `input`: each subscription requests the permits and subscribes `input` only once it holds
+ * Gates `source`: each subscription requests the permits and subscribes `source` only once it holds
  * them (synchronously when they are free), through a holder that gives them back exactly once.
  * Used by `withPermit`, `boundedPermit` and `reentrant`.
  *
- * @param sourceFor The permit source of one subscription (an RLock gives each owner its own view).
+ * @param backendFor The permits of one subscription (an RLock gives each owner its own view).
  */
 export function gate<T>(
-  input: Observable<T>,
-  sourceFor: (downstream: Subscriber<T>) => PermitSource,
+  source: Observable<T>,
+  backendFor: (downstream: Subscriber<T>) => PermitBackend,
   config: GateConfig<T>,
   holderFor: HolderFactory<T> = plainHolder,
 ): Observable<T> {
   return new Observable<T>((downstream) => {
-    const source = sourceFor(downstream);
-    const request = new GateRequest(downstream, input, source, config, holderFor);
-    request.ticket = source.request(config.permits, request);
-    if (request.granted) return;
-    const { timeout, maxWaiting } = config;
-    // Without a wait allowed (bulkhead full, or timeout <= 0), an ungranted request gives up now.
-    if (source.waiting > maxWaiting) {
-      request.ticket.withdraw();
-      request.fail(
-        new PermitRejectedError({
-          primitive: source.name,
-          permits: config.permits,
-          waiting: source.waiting,
-          maxWaiting,
-        }),
-      );
-      return;
-    }
-    if (timeout !== null) {
-      if (timeout <= 0) {
-        request.timeOut();
-        return;
-      }
-      request.timer = scheduleOrWithdraw(config.scheduler, () => request.timeOut(), timeout, request.ticket);
-    }
-    return request;
+    const request = new GateRequest(downstream, source, backendFor(downstream), config, holderFor);
+    return request.granted ? undefined : request;
   });
 }
 
@@ -95,46 +57,35 @@ export function replacementFor<T>(
   }
 }
 
-/** One gated subscription waiting for its grant; also its teardown while it waits. */
-class GateRequest<T> implements PermitGrantee {
-  ticket: PermitTicket | null = null;
-  timer: Subscription | null = null;
-  granted = false;
-
+/** One gated subscription: subscribes the source once granted, or fails (or falls back). */
+class GateRequest<T> extends PermitRequest {
   constructor(
     private readonly downstream: Subscriber<T>,
-    private readonly input: Observable<T>,
-    private readonly source: PermitSource,
+    private readonly source: Observable<T>,
+    private readonly backend: PermitBackend,
     private readonly config: GateConfig<T>,
     private readonly holderFor: HolderFactory<T>,
-  ) {}
-
-  grant(): void {
-    this.granted = true;
-    this.timer?.unsubscribe();
-    this.timer = null;
-    this.input.subscribe(this.holderFor(this.downstream, this.source, this.config.permits));
+  ) {
+    super();
+    this.ask(backend, config);
   }
 
-  timeOut(): void {
-    if (!this.ticket!.withdraw()) return;
-    this.fail(
-      new PermitTimeoutError({
-        primitive: this.source.name,
-        timeout: this.config.timeout!,
-        permits: this.config.permits,
-      }),
-    );
+  protected onGrant(): void {
+    this.source.subscribe(this.holderFor(this.downstream, this.backend, this.config.permits));
+  }
+
+  protected onTimeout(): void {
+    const { permits, timeout } = this.config;
+    this.fail(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
+  }
+
+  protected override onRefused(waiting: number): void {
+    const { permits, maxWaiting } = this.config;
+    this.fail(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
   }
 
   /** Errors downstream, or hands it to the `with` fallback (which runs without a permit). */
-  fail(error: PermitTimeoutError | PermitRejectedError): void {
+  private fail(error: PermitTimeoutError | PermitRejectedError): void {
     replacementFor(this.config.fallback, error).subscribe(this.downstream);
-  }
-
-  /** Teardown while waiting: withdraws the request; after the grant the holder owns the permits. */
-  unsubscribe(): void {
-    this.ticket?.withdraw();
-    this.timer?.unsubscribe();
   }
 }

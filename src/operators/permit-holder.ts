@@ -1,5 +1,5 @@
 import { Subscriber } from 'rxjs';
-import type { PermitSource } from '../core/permit-source.js';
+import type { PermitBackend } from '../core/permit-backend.js';
 import { reportUnhandledError } from '../internal/report-error.js';
 
 /**
@@ -18,11 +18,11 @@ export class PermitHolder<T> extends Subscriber<T> {
 
   constructor(
     destination: Subscriber<T>,
-    private readonly source: PermitSource | null,
+    private readonly backend: PermitBackend | null,
     private readonly permits: number,
   ) {
     super(destination);
-    this.held = source !== null;
+    this.held = backend !== null;
     // On a destination already closed, super() tore this down before `held` was set.
     if (this.closed) this.giveBack();
   }
@@ -52,7 +52,7 @@ export class PermitHolder<T> extends Subscriber<T> {
     try {
       super.unsubscribe();
     } finally {
-      // A source teardown that throws still leaves the permits given back (SPEC rule 17); its
+      // A source teardown that throws still leaves the permits given back (rule 17, docs/semantics.md); its
       // error goes on to whoever unsubscribed, as in plain RxJS.
       this.giveBack();
     }
@@ -75,6 +75,6 @@ export class PermitHolder<T> extends Subscriber<T> {
   private giveBack(): void {
     if (!this.held) return;
     this.held = false;
-    this.source!.release(this.permits);
+    this.backend!.release(this.permits);
   }
 }

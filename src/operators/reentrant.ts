@@ -1,6 +1,6 @@
 import type { MonoTypeOperatorFunction, Subscriber } from 'rxjs';
 import { LockSource, type LockCore } from '../core/lock-core.js';
-import type { PermitSource } from '../core/permit-source.js';
+import type { PermitBackend } from '../core/permit-backend.js';
 import { findDownstream } from '../internal/subscription-chain.js';
 import {
   checkOptionalFunction,
@@ -20,7 +20,7 @@ export interface ReentrantOptions<T> extends Omit<PermitOptions<T>, 'permits'> {
    * The owner the stream holds the lock as. By default it is inferred: the owner of the nearest
    * stream downstream (in the subscription chain) that holds this lock, else a new owner.
    */
-  owner?: object;
+  owner?: object | undefined;
 }
 
 /**
@@ -60,7 +60,7 @@ export interface ReentrantOptions<T> extends Omit<PermitOptions<T>, 'permits'> {
 export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTypeOperatorFunction<T> {
   const where = 'reentrant';
   const { core, scheduler } = lockTargetOf(where, lock);
-  const opts = checkOptions<ReentrantOptions<T>>(where, options);
+  const opts = checkOptions<ReentrantOptions<T>>(where, options, ['owner', 'timeout', 'scheduler', 'with']);
   const owner = opts.owner === undefined ? undefined : checkOwner(where, 'options.owner', opts.owner);
   const config = {
     permits: 1,
@@ -69,9 +69,9 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
     fallback: checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with),
     maxWaiting: Infinity,
   };
-  const sourceFor = (downstream: Subscriber<T>): PermitSource =>
-    core.sourceFor(owner ?? inferOwner(core, downstream) ?? new Owner());
-  return (input) => gate(input, sourceFor, config, lockHolder);
+  const backendFor = (downstream: Subscriber<T>): PermitBackend =>
+    core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
+  return (source) => gate(source, backendFor, config, lockHolder);
 }
 
 // Holders are recognised by a registered symbol rather than `instanceof`, so that an app that loads
@@ -84,15 +84,15 @@ class LockHolder<T> extends PermitHolder<T> {
   readonly core: LockCore;
   readonly owner: object;
 
-  constructor(destination: Subscriber<T>, source: LockSource) {
-    super(destination, source, 1);
-    this.core = source.core;
-    this.owner = source.owner;
+  constructor(destination: Subscriber<T>, backend: LockSource) {
+    super(destination, backend, 1);
+    this.core = backend.core;
+    this.owner = backend.owner;
   }
 }
 
-function lockHolder<T>(downstream: Subscriber<T>, source: PermitSource): Subscriber<T> {
-  return new LockHolder(downstream, source as LockSource);
+function lockHolder<T>(downstream: Subscriber<T>, backend: PermitBackend): Subscriber<T> {
+  return new LockHolder(downstream, backend as LockSource);
 }
 
 /** The owner of the nearest holder of this lock downstream of `subscriber`, if any. */

@@ -1,6 +1,5 @@
-import type { MonoTypeOperatorFunction } from 'rxjs';
-import type { DummySemaphore } from '../dummy-semaphore.js';
-import type { Semaphore } from '../semaphore.js';
+import type { OperatorFunction } from 'rxjs';
+import type { PermitPool } from '../types.js';
 import { gateConfig, type PermitOptions } from './options.js';
 import { gate } from './permit-gate.js';
 
@@ -37,12 +36,12 @@ import { gate } from './permit-gate.js';
  * is NaN.
  * @see {@link boundedPermit}, {@link mergeMapWithPermit}
  */
-export function withPermit<T>(
-  semaphore: Semaphore | DummySemaphore,
-  options?: PermitOptions<T>,
-): MonoTypeOperatorFunction<T> {
-  const { target, config } = gateConfig<T>('withPermit', semaphore, options, Infinity);
-  const source = target.source;
-  if (source === null) return (input) => input;
-  return (input) => gate(input, () => source, config);
+export function withPermit<T, R = T>(
+  semaphore: PermitPool,
+  options?: PermitOptions<R>,
+): OperatorFunction<T, T | R> {
+  const { target, config } = gateConfig<T | R>('withPermit', semaphore, options, Infinity);
+  const backend = target.backend;
+  if (backend === null) return (source) => source;
+  return (source) => gate<T | R>(source, () => backend, config);
 }

@@ -5,7 +5,7 @@
  * shared by workers through SharedArrayBuffer, or by machines through Redis) implement the same four
  * calls and may grant asynchronously. Nothing here depends on RxJS.
  */
-export interface PermitSource {
+export interface PermitBackend {
   /** Named in error messages: `Semaphore`, `BoundedSemaphore`, ... */
   readonly name: string;
   /** The most permits one request can ever be granted (`Infinity` when unbounded). */
