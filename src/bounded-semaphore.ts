@@ -16,7 +16,7 @@ import { Semaphore } from './semaphore.js';
  * uploads.release();    // throws OverReleaseError: the bound is 4
  * ```
  *
- * @throws {RangeError} from the constructor when `value` is not an integer >= 0.
+ * @throws `RangeError` from the constructor when `value` is not an integer >= 0.
  * @see {@link Semaphore}
  */
 export class BoundedSemaphore extends Semaphore {

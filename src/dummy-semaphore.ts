@@ -32,7 +32,7 @@ const KIND = 'DummySemaphore';
  * upload$.pipe(withPermit(limit)).subscribe();
  * ```
  *
- * @throws {RangeError} / {TypeError} from its methods for bad arguments, as `Semaphore`'s (its
+ * @throws `RangeError` / `TypeError` from its methods for bad arguments, as `Semaphore`'s (its
  * constructor accepts any value, but checks its options).
  * @see {@link Semaphore}
  */
@@ -89,7 +89,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
    * ```ts
    * new DummySemaphore().acquire().subscribe(console.log); // true
    * ```
-   * @throws {RangeError} / {TypeError} for bad options, as `Semaphore.acquire`.
+   * @throws `RangeError` / `TypeError` for bad options, as `Semaphore.acquire`.
    */
   acquire(options?: AcquireOptions): Observable<boolean> {
     const where = `${this.label}.acquire`;
@@ -111,7 +111,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
 
   /**
    * Always `true`.
-   * @throws {RangeError} when `permits` is not a positive integer.
+   * @throws `RangeError` when `permits` is not a positive integer.
    */
   tryAcquire(permits: number = 1): boolean {
     checkPermits(`${this.label}.tryAcquire`, 'permits', permits);
@@ -120,7 +120,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
 
   /**
    * Does nothing; returns `Infinity`.
-   * @throws {RangeError} when `permits` is not a positive integer.
+   * @throws `RangeError` when `permits` is not a positive integer.
    */
   release(permits: number = 1): number {
     checkPermits(`${this.label}.release`, 'permits', permits);
@@ -129,7 +129,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
 
   /**
    * Emits `Infinity` synchronously, then completes.
-   * @throws {RangeError} / {TypeError} for bad options, as `Semaphore.wait`.
+   * @throws `RangeError` / `TypeError` for bad options, as `Semaphore.wait`.
    */
   wait(options?: WaitOptions): Observable<number> {
     const where = `${this.label}.wait`;
@@ -144,7 +144,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
 
   /**
    * Does nothing (as gevent's): a dummy semaphore never changes, so there is nothing to be told of.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws `TypeError` when `callback` is not a function.
    */
   rawlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.rawlink`, 'callback', callback);
@@ -152,7 +152,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
 
   /**
    * Does nothing.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws `TypeError` when `callback` is not a function.
    */
   unlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.unlink`, 'callback', callback);

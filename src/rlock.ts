@@ -56,7 +56,8 @@ export function lockTargetOf(where: string, lock: unknown): LockTarget {
  * lock.release(me);      // free again
  * ```
  *
- * @throws {TypeError} from the constructor when `options.scheduler` is not a scheduler.
+ * @throws `TypeError` from the constructor when `options.scheduler` is not a scheduler,
+ * `options.name` is not a non-empty string, or an option key is unknown.
  * @see {@link reentrant}
  */
 export class RLock extends Observable<number> {
@@ -115,7 +116,7 @@ export class RLock extends Observable<number> {
 
   /**
    * Whether `owner` holds the lock (gevent's `_is_owned`).
-   * @throws {TypeError} when `owner` is not an object.
+   * @throws `TypeError` when `owner` is not an object.
    */
   isOwnedBy(owner: object): boolean {
     checkOwner(`${this.label}.isOwnedBy`, 'owner', owner);
@@ -140,8 +141,9 @@ export class RLock extends Observable<number> {
    *
    * @param owner Who takes the lock: any object.
    * @param options `blocking` (default true), `timeout` in ms, `scheduler`.
-   * @throws {TypeError} when `owner` is not an object or an option has the wrong type.
-   * @throws {RangeError} when `timeout` is NaN.
+   * @throws `TypeError` when `owner` is not an object, or an option has the wrong type or an unknown
+   * key.
+   * @throws `RangeError` when `timeout` is NaN.
    */
   acquire(owner: object, options?: Omit<AcquireOptions, 'permits'>): Observable<boolean> {
     const where = `${this.label}.acquire`;
@@ -169,7 +171,7 @@ export class RLock extends Observable<number> {
    * }
    * ```
    * @return Whether the lock was taken.
-   * @throws {TypeError} when `owner` is not an object.
+   * @throws `TypeError` when `owner` is not an object.
    */
   tryAcquire(owner: object): boolean {
     checkOwner(`${this.label}.tryAcquire`, 'owner', owner);
@@ -184,9 +186,9 @@ export class RLock extends Observable<number> {
    * ```ts
    * lock.release(me);
    * ```
-   * @throws {LockOwnershipError} when `owner` does not hold the lock, or nobody does; nothing
+   * @throws {@link LockOwnershipError} when `owner` does not hold the lock, or nobody does; nothing
    * changes then.
-   * @throws {TypeError} when `owner` is not an object.
+   * @throws `TypeError` when `owner` is not an object.
    */
   release(owner: object): void {
     checkOwner(`${this.label}.release`, 'owner', owner);

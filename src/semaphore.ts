@@ -46,9 +46,9 @@ import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from '
  * semaphore.release(2);                                         // free: 2
  * ```
  *
- * @throws {RangeError} from the constructor when `value` is not an integer >= 0.
- * @throws {TypeError} from the constructor when `value` is not a number or `options.scheduler`
- * is not a scheduler.
+ * @throws `RangeError` from the constructor when `value` is not an integer >= 0.
+ * @throws `TypeError` from the constructor when `value` is not a number, `options.scheduler`
+ * is not a scheduler, `options.name` is not a non-empty string, or an option key is unknown.
  * @see {@link BoundedSemaphore}, {@link DummySemaphore}, {@link withPermit}
  */
 export class Semaphore extends Observable<number> implements PermitPool {
@@ -146,9 +146,9 @@ export class Semaphore extends Observable<number> implements PermitPool {
    *
    * @param options `blocking` (default true), `timeout` in ms, `permits` (default 1), `scheduler`.
    * @return An Observable that emits `true` or `false` once, then completes.
-   * @throws {RangeError} when `permits` is not a positive integer, exceeds a BoundedSemaphore's
+   * @throws `RangeError` when `permits` is not a positive integer, exceeds a BoundedSemaphore's
    * bound, or `timeout` is NaN.
-   * @throws {TypeError} when an option has the wrong type.
+   * @throws `TypeError` when an option has the wrong type or an unknown key.
    */
   acquire(options?: AcquireOptions): Observable<boolean> {
     // The plain request is the common one; its Observable is cold and stateless, so one serves all.
@@ -182,7 +182,7 @@ export class Semaphore extends Observable<number> implements PermitPool {
    *
    * @param permits How many permits to take, a positive integer (default 1).
    * @return Whether they were taken.
-   * @throws {RangeError} when `permits` is not a positive integer or exceeds the bound.
+   * @throws `RangeError` when `permits` is not a positive integer or exceeds the bound.
    */
   tryAcquire(permits: number = 1): boolean {
     // The hot path (bench/ W1): 1 is valid unless the bound is 0, and a message is built only for
@@ -212,8 +212,8 @@ export class Semaphore extends Observable<number> implements PermitPool {
    *
    * @param permits How many permits to give back, a positive integer (default 1).
    * @return `value` after the hand-off.
-   * @throws {RangeError} when `permits` is not a positive integer.
-   * @throws {OverReleaseError} from a BoundedSemaphore when the value would exceed the bound; the
+   * @throws `RangeError` when `permits` is not a positive integer.
+   * @throws {@link OverReleaseError} from a BoundedSemaphore when the value would exceed the bound; the
    * release then changes nothing.
    */
   release(permits: number = 1): number {
@@ -226,8 +226,10 @@ export class Semaphore extends Observable<number> implements PermitPool {
    * Waits until the semaphore is ready (`value > 0`) without taking a permit. Emits the value at
    * once when it is ready, otherwise at the next moment it is ready after queued requests were
    * served (queued requests come first), or the value as it is (possibly 0) at the timeout; then
-   * completes. One release can wake several waits. The value emitted is the value when the wait is
-   * told: like gevent's, it can be 0 if a request granted at that moment took the permits again.
+   * completes. One release can wake several waits. Waits and {@link rawlink} callbacks are woken in
+   * the order they were made, and readiness is checked before each (as gevent does): a callback
+   * that takes the last permit leaves the waits after it waiting for the next time. A woken wait
+   * emits the value when it is told, so always more than 0.
    *
    * @example
    * ```ts
@@ -236,8 +238,8 @@ export class Semaphore extends Observable<number> implements PermitPool {
    *
    * @param options `timeout` in ms (`null`: for ever, `<= 0`: at once), `scheduler`.
    * @return An Observable that emits one value, then completes.
-   * @throws {RangeError} when `timeout` is NaN.
-   * @throws {TypeError} when an option has the wrong type.
+   * @throws `RangeError` when `timeout` is NaN.
+   * @throws `TypeError` when an option has the wrong type or an unknown key.
    */
   wait(options?: WaitOptions): Observable<number> {
     const where = `${this.label}.wait`;
@@ -276,8 +278,11 @@ export class Semaphore extends Observable<number> implements PermitPool {
   /**
    * Registers a one-shot callback for the next time the semaphore is ready: it is unlinked, then
    * called with the semaphore — synchronously, now, if the semaphore is ready now. The callback
-   * takes no permit. Linking the same callback twice links it once. An error it throws when called
-   * later is reported like an RxJS unhandled error and changes nothing in the semaphore.
+   * takes no permit itself. Linking the same callback twice links it once. Linked callbacks and
+   * waits are called in the order they were linked, each only while the semaphore is still ready:
+   * a callback that takes the last permit (with `tryAcquire`) leaves the ones after it linked, in
+   * order, until the semaphore is ready again. An error it throws when called later is reported like
+   * an RxJS unhandled error and changes nothing in the semaphore.
    *
    * @example
    * ```ts
@@ -285,7 +290,7 @@ export class Semaphore extends Observable<number> implements PermitPool {
    * ```
    *
    * @param callback Called with this semaphore.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws `TypeError` when `callback` is not a function.
    */
   rawlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.rawlink`, 'callback', callback);
@@ -312,7 +317,7 @@ export class Semaphore extends Observable<number> implements PermitPool {
    * Cancels a callback registered with {@link rawlink}; does nothing when it is not linked.
    *
    * @param callback The callback given to `rawlink`.
-   * @throws {TypeError} when `callback` is not a function.
+   * @throws `TypeError` when `callback` is not a function.
    */
   unlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.unlink`, 'callback', callback);

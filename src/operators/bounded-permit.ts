@@ -24,13 +24,14 @@ import { gate } from './permit-gate.js';
  * );
  * ```
  *
- * @param semaphore The shared limit: a `Semaphore`, `BoundedSemaphore` or `DummySemaphore`.
+ * @param semaphore The shared limit: any {@link PermitPool} (a `Semaphore`, `BoundedSemaphore` or
+ * `DummySemaphore`).
  * @param options `maxWaiting` (default 0), and `permits`, `timeout`, `scheduler`, `with` as in
  * `withPermit`.
  * @return A function that returns an Observable mirroring the source, gated by the semaphore.
- * @throws {TypeError} when `semaphore` is not one of this library's semaphores or an option has the
- * wrong type.
- * @throws {RangeError} when `maxWaiting` is negative or not an integer, `permits` is not a positive
+ * @throws `TypeError` when `semaphore` is not one of this library's semaphores or an option has the
+ * wrong type or an unknown key.
+ * @throws `RangeError` when `maxWaiting` is negative or not an integer, `permits` is not a positive
  * integer or exceeds a bound, or `timeout` is NaN.
  * @see {@link withPermit}
  */

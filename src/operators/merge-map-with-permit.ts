@@ -38,14 +38,15 @@ import { PermitHolder } from './permit-holder.js';
  *   .subscribe((user) => console.log(user.name));
  * ```
  *
- * @param semaphore The shared limit: a `Semaphore`, `BoundedSemaphore` or `DummySemaphore`.
+ * @param semaphore The shared limit: any {@link PermitPool} (a `Semaphore`, `BoundedSemaphore` or
+ * `DummySemaphore`).
  * @param project Maps a value (and its index) to the inner stream, called once the value's
  * permits are granted.
  * @param options `permits`, `timeout`, `scheduler`, `with`, per value, as in `withPermit`.
  * @return A function that returns an Observable of the inner streams' values, merged.
- * @throws {TypeError} when `semaphore` is not one of this library's semaphores, `project` is not a
- * function or an option has the wrong type.
- * @throws {RangeError} when `permits` is not a positive integer or exceeds a bound, or `timeout`
+ * @throws `TypeError` when `semaphore` is not one of this library's semaphores, `project` is not a
+ * function or an option has the wrong type or an unknown key.
+ * @throws `RangeError` when `permits` is not a positive integer or exceeds a bound, or `timeout`
  * is NaN.
  * @see {@link withPermit}
  */

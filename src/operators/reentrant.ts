@@ -53,9 +53,9 @@ export interface ReentrantOptions<T> extends Omit<PermitOptions<T>, 'permits'> {
  * @param lock The lock.
  * @param options `owner`, `timeout` in ms, `scheduler`, `with` (fallback stream on timeout).
  * @return A function that returns an Observable mirroring the source, holding the lock.
- * @throws {TypeError} when `lock` is not an RLock, `owner` is not an object, or an option has the
- * wrong type.
- * @throws {RangeError} when `timeout` is NaN.
+ * @throws `TypeError` when `lock` is not an RLock, `owner` is not an object, or an option has the
+ * wrong type or an unknown key.
+ * @throws `RangeError` when `timeout` is NaN.
  */
 export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTypeOperatorFunction<T> {
   const where = 'reentrant';

@@ -15,6 +15,15 @@ import { gate } from './permit-gate.js';
  * sees them free; unsubscribing a stream that still waits withdraws its request and consumes
  * nothing. With a `DummySemaphore` the stream passes through untouched.
  *
+ * Mind the size of a request: `withPermit(new Semaphore(2), { permits: 3 })` is not an error (a
+ * plain Semaphore may be released above its initial value, and then it can be granted), but until
+ * then it waits, and as the head of the queue it holds back every smaller request behind it
+ * (requests are served strictly in order). `semaphore.waiting` shows it. Use a `BoundedSemaphore`
+ * (such a request is a RangeError at once) or a `timeout` where that must not happen.
+ *
+ * A `with` fallback may emit another type than the source: the output is then their union, as with
+ * RxJS's `timeout({ with })`.
+ *
  * @example
  * ```ts
  * import { Semaphore, withPermit } from 'rxjs-permits';
@@ -27,12 +36,14 @@ import { gate } from './permit-gate.js';
  * }
  * ```
  *
- * @param semaphore The shared limit: a `Semaphore`, `BoundedSemaphore` or `DummySemaphore`.
+ * @param semaphore The shared limit: any {@link PermitPool} (a `Semaphore`, `BoundedSemaphore` or
+ * `DummySemaphore`).
  * @param options `permits` (default 1), `timeout` in ms, `scheduler`, `with` (fallback stream).
- * @return A function that returns an Observable mirroring the source, gated by the semaphore.
- * @throws {TypeError} when `semaphore` is not one of this library's semaphores or an option has the
- * wrong type (thrown by `withPermit` itself, not at subscribe).
- * @throws {RangeError} when `permits` is not a positive integer or exceeds a bound, or `timeout`
+ * @return A function that returns an Observable mirroring the source (or the fallback), gated by
+ * the semaphore.
+ * @throws `TypeError` when `semaphore` is not one of this library's semaphores or an option has the
+ * wrong type or an unknown key (thrown by `withPermit` itself, not at subscribe).
+ * @throws `RangeError` when `permits` is not a positive integer or exceeds a bound, or `timeout`
  * is NaN.
  * @see {@link boundedPermit}, {@link mergeMapWithPermit}
  */
