@@ -4,12 +4,11 @@ import {
   acquireHint,
   checkBoolean,
   checkFunction,
-  checkName,
   checkOptions,
+  checkPrimitiveOptions,
   checkPermits,
   checkScheduler,
   checkTimeout,
-  primitiveLabel,
 } from './internal/validate.js';
 import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from './types.js';
 
@@ -50,10 +49,9 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
     super((subscriber) => {
       subscriber.next(Infinity);
     });
-    const opts = checkOptions<PrimitiveOptions>(KIND, options, ['scheduler', 'name']);
-    checkScheduler(KIND, 'options.scheduler', opts.scheduler);
-    this.givenName = checkName(KIND, opts.name);
-    this.label = primitiveLabel(KIND, this.givenName);
+    const { name, label } = checkPrimitiveOptions(KIND, options);
+    this.givenName = name;
+    this.label = label;
     registerGateTarget(this, { backend: null, scheduler: undefined });
   }
 

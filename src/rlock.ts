@@ -2,15 +2,15 @@ import { Observable, type SchedulerLike } from 'rxjs';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
 import { reportUnhandledError } from './internal/report-error.js';
+import { subscribeToValue } from './internal/value-subscribe.js';
 import {
   acquireHint,
   checkBoolean,
-  checkName,
   checkOptions,
+  checkPrimitiveOptions,
   checkOwner,
   checkScheduler,
   checkTimeout,
-  primitiveLabel,
 } from './internal/validate.js';
 import type { AcquireOptions, PrimitiveOptions } from './types.js';
 
@@ -73,19 +73,13 @@ export class RLock extends Observable<number> {
    * messages and errors.
    */
   constructor(options?: PrimitiveOptions) {
-    const opts = checkOptions<PrimitiveOptions>(KIND, options, ['scheduler', 'name']);
-    const scheduler = checkScheduler(KIND, 'options.scheduler', opts.scheduler);
-    const givenName = checkName(KIND, opts.name);
-    const label = primitiveLabel(KIND, givenName);
+    const { scheduler, name, label } = checkPrimitiveOptions(KIND, options);
     const core = new LockCore(label, reportUnhandledError);
-    super((subscriber) => {
-      const watch = core.watchers.watchValue(subscriber, core.value);
-      return () => core.watchers.unwatchValue(watch);
-    });
+    super(subscribeToValue(core));
     this.core = core;
     this.scheduler = scheduler;
     this.label = label;
-    this.givenName = givenName;
+    this.givenName = name;
     Object.defineProperty(this, LOCK_TARGET, { value: { core, scheduler } });
   }
 

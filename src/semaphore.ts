@@ -4,18 +4,18 @@ import type { ReadyWatch } from './core/value-watchers.js';
 import { acquirePermits } from './internal/acquire.js';
 import { registerGateTarget } from './internal/gate-target.js';
 import { reportUnhandledError } from './internal/report-error.js';
+import { subscribeToValue } from './internal/value-subscribe.js';
 import {
   acquireHint,
   checkBoolean,
   checkCount,
   checkFunction,
-  checkName,
   checkOptions,
+  checkPrimitiveOptions,
   checkPermits,
   checkScheduler,
   checkTimeout,
   isPermitCount,
-  primitiveLabel,
 } from './internal/validate.js';
 import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from './types.js';
 
@@ -76,19 +76,13 @@ export class Semaphore extends Observable<number> implements PermitPool {
     const kind = (new.target as unknown as typeof Semaphore).primitiveName;
     const bounded = (new.target as unknown as typeof Semaphore).bounded;
     const initial = checkCount(kind, 'value', value);
-    const opts = checkOptions<PrimitiveOptions>(kind, options, ['scheduler', 'name']);
-    const scheduler = checkScheduler(kind, 'options.scheduler', opts.scheduler);
-    const givenName = checkName(kind, opts.name);
-    const label = primitiveLabel(kind, givenName);
+    const { scheduler, name, label } = checkPrimitiveOptions(kind, options);
     const core = new SemaphoreCore(initial, bounded ? initial : Infinity, label, reportUnhandledError);
-    super((subscriber) => {
-      const watch = core.watchers.watchValue(subscriber, core.value);
-      return () => core.watchers.unwatchValue(watch);
-    });
+    super(subscribeToValue(core));
     this.core = core;
     this.scheduler = scheduler;
     this.label = label;
-    this.givenName = givenName;
+    this.givenName = name;
     registerGateTarget(this, { backend: core, scheduler });
   }
 

@@ -140,6 +140,22 @@ export function checkOptions<O extends object>(
   return value as Partial<O>;
 }
 
+/** A primitive's constructor options, checked. */
+export interface PrimitiveSettings {
+  readonly scheduler: SchedulerLike | undefined;
+  readonly name: string | undefined;
+  /** The kind, and the name when there is one: `Semaphore "uploads"`. */
+  readonly label: string;
+}
+
+/** Checks the `{ scheduler, name }` options of a primitive's constructor. */
+export function checkPrimitiveOptions(kind: string, options: unknown): PrimitiveSettings {
+  const opts = checkOptions<{ scheduler: unknown; name: unknown }>(kind, options, ['scheduler', 'name']);
+  const scheduler = checkScheduler(kind, 'options.scheduler', opts.scheduler);
+  const name = checkName(kind, opts.name);
+  return { scheduler, name, label: primitiveLabel(kind, name) };
+}
+
 /** A primitive's optional `name`: a non-empty string. */
 export function checkName(where: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
