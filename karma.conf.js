@@ -4,8 +4,17 @@
 // package.json lets esbuild drop every spec.
 const fs = require('fs');
 const path = require('path');
+const { find, missingMessage } = require('./scripts/system-deps');
 
-process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium';
+// `npm test` finds Chromium (or installs it) and passes CHROME_BIN; run directly
+// (`npm run test:browser`), the same discovery: CHROME_BIN, else chromium, chromium-browser,
+// google-chrome or google-chrome-stable on PATH.
+const chromeBin = find('chromium');
+if (!chromeBin) {
+  console.error(missingMessage('chromium', 'npm run test:browser'));
+  process.exit(1);
+}
+process.env.CHROME_BIN = chromeBin;
 
 function plainCountReporter(baseReporterDecorator) {
   baseReporterDecorator(this);
