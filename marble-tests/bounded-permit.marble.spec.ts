@@ -1,40 +1,20 @@
 import { Observable, defer, finalize, mergeMap } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import type { TestScheduler } from 'rxjs/testing';
 import {
   BoundedSemaphore,
   DummySemaphore,
-  PermitRejectedError,
   PermitTimeoutError,
   Semaphore,
   boundedPermit,
   withPermit,
 } from '../src/index.js';
+import { createTestScheduler, permitRejected } from '../spec/helpers/index.js';
 
 // Frame-exact timing of boundedPermit: rejection when the queue is full, the `with` fallback, and
 // the permit lifetime it shares with withPermit (SPEC rules 6, 8 and the BoundedPermitOptions).
 
-/** Matches exactly a PermitRejectedError with these numbers. */
-function permitRejected(
-  permits: number,
-  waiting: number,
-  maxWaiting: number,
-  primitive = 'Semaphore',
-): jasmine.AsymmetricMatcher<unknown> {
-  return {
-    asymmetricMatch: (error) =>
-      error instanceof PermitRejectedError &&
-      error.name === 'PermitRejectedError' &&
-      error.primitive === primitive &&
-      error.permits === permits &&
-      error.waiting === waiting &&
-      error.maxWaiting === maxWaiting,
-    jasmineToString: () =>
-      `<PermitRejectedError ${primitive} permits=${permits} waiting=${waiting} maxWaiting=${maxWaiting}>`,
-  };
-}
-
-/** Matches exactly a PermitTimeoutError with these numbers. */
-function permitTimeout(timeout: number, permits: number): jasmine.AsymmetricMatcher<unknown> {
+/** Matches a PermitTimeoutError with this timeout and these permits, whatever its primitive and name. */
+function anyPermitTimeout(timeout: number, permits: number): jasmine.AsymmetricMatcher<unknown> {
   return {
     asymmetricMatch: (error) =>
       error instanceof PermitTimeoutError && error.timeout === timeout && error.permits === permits,
@@ -46,7 +26,7 @@ describe('boundedPermit (marbles)', () => {
   let testScheduler: TestScheduler;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    testScheduler = createTestScheduler();
   });
 
   const at = (frame: number, check: () => void) => testScheduler.schedule(check, frame);
@@ -258,7 +238,7 @@ describe('boundedPermit (marbles)', () => {
           ),
         ).toBe('----(f|)');
       });
-      expect(errors).toEqual([permitTimeout(4, 1)]);
+      expect(errors).toEqual([anyPermitTimeout(4, 1)]);
       expect(semaphore.value).toBe(1);
     });
   });
@@ -272,7 +252,7 @@ describe('boundedPermit (marbles)', () => {
         expectObservable(queued.pipe(boundedPermit(semaphore, { maxWaiting: 1, timeout: 3 }))).toBe(
           '---#',
           undefined,
-          permitTimeout(3, 1),
+          anyPermitTimeout(3, 1),
         );
         expectSubscriptions(queued.subscriptions).toBe([]);
         at(4, () => expect(semaphore.waiting).toBe(0));

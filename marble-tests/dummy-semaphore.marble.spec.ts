@@ -1,6 +1,6 @@
 import type { TestScheduler } from 'rxjs/testing';
 import { DummySemaphore, withPermit } from '../src/index.js';
-import { createTestScheduler, granted } from './marble-helpers.js';
+import { createTestScheduler, granted } from '../spec/helpers/index.js';
 
 // DummySemaphore never blocks (SPEC rule 14): everything happens in the frame it is asked for.
 describe('DummySemaphore timing (marbles)', () => {

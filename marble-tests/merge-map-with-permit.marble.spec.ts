@@ -1,7 +1,7 @@
 import { defer, finalize, mergeMap, type Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { permitTimeout, spyScheduler } from './marble-helpers.js';
+import type { TestScheduler } from 'rxjs/testing';
 import { DummySemaphore, Semaphore, mergeMapWithPermit, withPermit } from '../src/index.js';
+import { createTestScheduler, permitTimeout, spyScheduler } from '../spec/helpers/index.js';
 
 // Frame-exact timing of mergeMapWithPermit: one request per source value in the semaphore's shared
 // FIFO, project called at the grant, completion, withdrawal and per-value timeouts (SPEC rule 18).
@@ -12,7 +12,7 @@ describe('mergeMapWithPermit (marbles)', () => {
   let projected: Array<[string, number, number]>;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    testScheduler = createTestScheduler();
     projected = [];
   });
 

@@ -20,8 +20,9 @@ import {
   type ObservableInput,
   type OperatorFunction,
 } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { LockOwnershipError, PermitTimeoutError, RLock, reentrant } from '../src/index.js';
+import type { TestScheduler } from 'rxjs/testing';
+import { LockOwnershipError, RLock, reentrant } from '../src/index.js';
+import { createTestScheduler, permitTimeout } from '../spec/helpers/index.js';
 
 // Frame-exact timing of reentrant(lock) (SPEC rules 6, 8, 15, 16): ownership inferred from the
 // subscription chain, FIFO between owners, timeouts, and the lock given back before a holder's
@@ -29,15 +30,7 @@ import { LockOwnershipError, PermitTimeoutError, RLock, reentrant } from '../src
 
 /** Matches exactly the PermitTimeoutError of an RLock request that waited `timeout` frames. */
 function lockTimeout(timeout: number): jasmine.AsymmetricMatcher<unknown> {
-  return {
-    asymmetricMatch: (error) =>
-      error instanceof PermitTimeoutError &&
-      error.name === 'PermitTimeoutError' &&
-      error.primitive === 'RLock' &&
-      error.timeout === timeout &&
-      error.permits === 1,
-    jasmineToString: () => `<PermitTimeoutError RLock timeout=${timeout}>`,
-  };
+  return permitTimeout(timeout, 1, 'RLock');
 }
 
 type FlatteningOperator = <T, O extends ObservableInput<unknown>>(
@@ -55,7 +48,7 @@ describe('reentrant (marbles)', () => {
   let lock: RLock;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    testScheduler = createTestScheduler();
     lock = new RLock();
   });
 

@@ -1,7 +1,7 @@
 import { Observable, defer, finalize, mergeMap, retry, take } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { permitTimeout, spyScheduler } from './marble-helpers.js';
+import type { TestScheduler } from 'rxjs/testing';
 import { DummySemaphore, Semaphore, withPermit } from '../src/index.js';
+import { createTestScheduler, permitTimeout, spyScheduler } from '../spec/helpers/index.js';
 
 // Frame-exact timing of withPermit: wake-up order, permit lifetime, timeouts (SPEC rules 3, 5, 6, 8).
 // Inside `run()` the default asyncScheduler is virtual, so the operator's timeouts run in frames.
@@ -10,7 +10,7 @@ describe('withPermit (marbles)', () => {
   let testScheduler: TestScheduler;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    testScheduler = createTestScheduler();
   });
 
   /** Runs `check` at `frame` (after the actions already scheduled for that frame). */
