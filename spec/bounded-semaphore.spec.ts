@@ -1,8 +1,6 @@
 import { Observable } from 'rxjs';
 import { BoundedSemaphore, OverReleaseError, Semaphore } from '../src/index.js';
-import { adaptSemaphore, describeSemaphoreConformance, record } from './conformance/semaphore-conformance.js';
-
-describeSemaphoreConformance('BoundedSemaphore', (permits) => adaptSemaphore(new BoundedSemaphore(permits)));
+import { record } from './helpers/index.js';
 
 function overRelease(semaphore: BoundedSemaphore, permits?: number): unknown {
   try {

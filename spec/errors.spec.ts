@@ -10,7 +10,7 @@ import {
   boundedPermit,
   withPermit,
 } from '../src/index.js';
-import { testScheduler } from './conformance/semaphore-conformance.js';
+import { createTestScheduler } from './helpers/index.js';
 
 // SPEC §1: errors are exported classes, `instanceof`-able, with `name` set and a message that names
 // the primitive and the numbers involved.
@@ -71,7 +71,7 @@ describe('errors', () => {
     });
 
     it('is what withPermit errors with when its timeout passes', () => {
-      testScheduler().run(({ expectObservable }) => {
+      createTestScheduler().run(({ expectObservable }) => {
         const semaphore = new Semaphore(0);
         expectObservable(NEVER.pipe(withPermit(semaphore, { timeout: 5, permits: 2 }))).toBe(
           '5ms #',
@@ -80,7 +80,7 @@ describe('errors', () => {
         );
       });
       let caught: unknown;
-      testScheduler().run(({ flush }) => {
+      createTestScheduler().run(({ flush }) => {
         NEVER.pipe(withPermit(new Semaphore(0), { timeout: 5, permits: 2 })).subscribe({
           error: (error) => (caught = error),
         });

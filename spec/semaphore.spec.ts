@@ -1,8 +1,6 @@
 import { Observable, VirtualTimeScheduler } from 'rxjs';
 import { Semaphore } from '../src/index.js';
-import { adaptSemaphore, describeSemaphoreConformance, record } from './conformance/semaphore-conformance.js';
-
-describeSemaphoreConformance('Semaphore', (permits) => adaptSemaphore(new Semaphore(permits)));
+import { record } from './helpers/index.js';
 
 describe('Semaphore', () => {
   it('is an Observable of its value', () => {

@@ -1,13 +1,12 @@
-import { Observable, VirtualTimeScheduler, config, type SchedulerLike, type Subscription } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import type { DummySemaphore, Semaphore } from '../../src/index.js';
+import { Observable, VirtualTimeScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { BoundedSemaphore, DummySemaphore, RLock, Semaphore } from '../../src/index.js';
+import { captureUnhandledErrors, createTestScheduler, record } from '../helpers/index.js';
 
 /**
  * The behavioural contract shared by every primitive that hands out permits (SPEC §2, rules 2-12
  * and 17), as one jasmine suite parameterised by a factory, in the style of async-mutex's shared
- * suites. `spec/semaphore.spec.ts`, `spec/bounded-semaphore.spec.ts` and (for the semaphore view of
- * an `RLock`) `spec/rlock-conformance.spec.ts` run it; `describeNeverBlocksConformance` is the
- * variant for `DummySemaphore`.
+ * suites, run at the end of this file against `Semaphore`, `BoundedSemaphore` and (the semaphore
+ * view of) an `RLock`; `describeNeverBlocksConformance` is the variant for `DummySemaphore`.
  *
  * ## The adapter
  *
@@ -29,7 +28,7 @@ import type { DummySemaphore, Semaphore } from '../../src/index.js';
  * when the adapter provides them. The factory is called once when the suite is defined, to read
  * these traits.
  */
-export interface ConformanceCaller {
+interface ConformanceCaller {
   /** The primitive's `acquire`, for this caller. `options.permits` is passed only when `weighted`. */
   acquire(options?: ConformanceAcquireOptions): Observable<boolean>;
   /** The primitive's `tryAcquire`, for this caller. `permits` is passed only when `weighted`. */
@@ -38,14 +37,14 @@ export interface ConformanceCaller {
   release(permits?: number): void;
 }
 
-export interface ConformanceAcquireOptions {
+interface ConformanceAcquireOptions {
   blocking?: boolean;
   timeout?: number | null;
   permits?: number;
   scheduler?: SchedulerLike;
 }
 
-export interface ConformanceAdapter extends ConformanceCaller {
+interface ConformanceAdapter extends ConformanceCaller {
   /** The primitive itself: an Observable of its value (permits not taken). */
   readonly primitive: Observable<number>;
   /** Permits available now (for an RLock: 1 when free, 0 when held). */
@@ -66,103 +65,78 @@ export interface ConformanceAdapter extends ConformanceCaller {
   unlink?(callback: (primitive: unknown) => void): void;
 }
 
-export type ConformanceFactory = (permits: number) => ConformanceAdapter;
-
-/** The adapter for a `Semaphore`-like primitive (Semaphore, BoundedSemaphore): no ownership. */
-export function adaptSemaphore(semaphore: Semaphore): ConformanceAdapter {
-  const caller: ConformanceCaller = {
-    acquire: (options) => semaphore.acquire(options),
-    tryAcquire: (permits) => semaphore.tryAcquire(permits),
-    release: (permits) => {
-      semaphore.release(permits);
-    },
-  };
-  return {
-    ...caller,
-    primitive: semaphore,
-    value: () => semaphore.value,
-    waiting: () => semaphore.waiting,
-    locked: () => semaphore.locked(),
-    caller: () => caller,
-    capacity: 'unbounded',
-    weighted: true,
-    reentrantForSameCaller: false,
-    wait: (options) => semaphore.wait(options),
-    rawlink: (callback) => semaphore.rawlink(callback),
-    unlink: (callback) => semaphore.unlink(callback),
-  };
-}
-
-/** The adapter for a `DummySemaphore`, for {@link describeNeverBlocksConformance}. */
-export function adaptDummySemaphore(semaphore: DummySemaphore): ConformanceAdapter {
-  const caller: ConformanceCaller = {
-    acquire: (options) => semaphore.acquire(options),
-    tryAcquire: (permits) => semaphore.tryAcquire(permits),
-    release: (permits) => {
-      semaphore.release(permits);
-    },
-  };
-  return {
-    ...caller,
-    primitive: semaphore,
-    value: () => semaphore.value,
-    waiting: () => semaphore.waiting,
-    locked: () => semaphore.locked(),
-    caller: () => caller,
-    capacity: 'unbounded',
-    weighted: true,
-    reentrantForSameCaller: false,
-    wait: (options) => semaphore.wait(options),
-    rawlink: (callback) => semaphore.rawlink(callback),
-    unlink: (callback) => semaphore.unlink(callback),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers shared with the class specs.
-
-/** Subscribes and records every notification: values as they are, then `'complete'` / `'error'`. */
-export function record<T>(source: Observable<T>): { events: unknown[]; subscription: Subscription } {
-  const events: unknown[] = [];
-  const subscription = source.subscribe({
-    next: (value) => events.push(value),
-    error: (error: unknown) => events.push('error', error),
-    complete: () => events.push('complete'),
-  });
-  return { events, subscription };
-}
-
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
+type ConformanceFactory = (permits: number) => ConformanceAdapter;
 
 /**
- * Runs `body` with `config.onUnhandledError` capturing what RxJS and the primitives report out of
- * band (a throwing observer or callback), waits two tasks for the reports to arrive, restores the
- * previous handler, and returns the captured errors.
+ * The adapter for a `Semaphore`-like primitive (Semaphore, BoundedSemaphore, and DummySemaphore for
+ * {@link describeNeverBlocksConformance}): no ownership.
  */
-export async function captureUnhandledErrors(body: () => void): Promise<unknown[]> {
-  const previous = config.onUnhandledError;
-  const errors: unknown[] = [];
-  config.onUnhandledError = (error) => errors.push(error);
-  try {
-    body();
-    await nextTask();
-    await nextTask();
-  } finally {
-    config.onUnhandledError = previous;
-  }
-  return errors;
+function adaptSemaphore(semaphore: Semaphore | DummySemaphore): ConformanceAdapter {
+  const caller: ConformanceCaller = {
+    acquire: (options) => semaphore.acquire(options),
+    tryAcquire: (permits) => semaphore.tryAcquire(permits),
+    release: (permits) => {
+      semaphore.release(permits);
+    },
+  };
+  return {
+    ...caller,
+    primitive: semaphore,
+    value: () => semaphore.value,
+    waiting: () => semaphore.waiting,
+    locked: () => semaphore.locked(),
+    caller: () => caller,
+    capacity: 'unbounded',
+    weighted: true,
+    reentrantForSameCaller: false,
+    wait: (options) => semaphore.wait(options),
+    rawlink: (callback) => semaphore.rawlink(callback),
+    unlink: (callback) => semaphore.unlink(callback),
+  };
 }
 
-/** A TestScheduler whose assertions are jasmine's. */
-export function testScheduler(): TestScheduler {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+// The semaphore view of an RLock (SPEC rule 15: FIFO between owners, timeouts as in rule 6) run
+// through the shared conformance suite: one permit; the adapter acts as a fixed owner, and every
+// `caller()` is a new owner, so requests that must block or queue come from other owners.
+
+/** `lock` seen by one owner, through the suite's caller interface. */
+function callerFor(lock: RLock, owner: object): ConformanceCaller {
+  return {
+    acquire: (options) => lock.acquire(owner, options),
+    tryAcquire: () => lock.tryAcquire(owner),
+    release: () => lock.release(owner),
+  };
+}
+
+/** The value the lock's permit observable emits at once on subscribe (an RLock has no `value`). */
+function currentValue(lock: RLock): number {
+  let value = NaN;
+  lock.subscribe((emitted) => (value = emitted)).unsubscribe();
+  return value;
+}
+
+let callersMade = 0;
+
+function adaptRLock(permits: number): ConformanceAdapter {
+  if (permits !== 1) throw new Error(`an RLock has exactly 1 permit, the suite asked for ${permits}`);
+  const lock = new RLock();
+  const fixedOwner = { name: 'conformance fixed owner' };
+  return {
+    ...callerFor(lock, fixedOwner),
+    primitive: lock,
+    value: () => currentValue(lock),
+    waiting: () => lock.waiting,
+    locked: () => lock.locked(),
+    caller: () => callerFor(lock, { name: `conformance caller #${++callersMade}` }),
+    capacity: 1,
+    weighted: false,
+    reentrantForSameCaller: true,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
 
-export function describeSemaphoreConformance(name: string, factory: ConformanceFactory): void {
+function describeSemaphoreConformance(name: string, factory: ConformanceFactory): void {
   const traits = factory(1);
   const fits = (permits: number) => traits.capacity === 'unbounded' || permits <= traits.capacity;
   const weighted = traits.weighted && fits(3);
@@ -637,7 +611,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
       }
 
       it('acquire({ timeout: null }) waits for ever', () => {
-        testScheduler().run(({ flush }) => {
+        createTestScheduler().run(({ flush }) => {
           const { primitive, holder } = heldByOne();
           const { events } = record(primitive.caller().acquire({ timeout: null }));
           flush();
@@ -650,7 +624,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
 
     describe('timeouts', () => {
       it('a timed acquire emits false at its deadline, completes, and leaves the queue', () => {
-        testScheduler().run(({ expectObservable, flush }) => {
+        createTestScheduler().run(({ expectObservable, flush }) => {
           const { primitive } = heldByOne();
           expectObservable(primitive.caller().acquire({ timeout: 5 })).toBe('5ms (f|)', { f: false });
           flush();
@@ -659,7 +633,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
       });
 
       it('a timed acquire granted before its deadline emits true in the frame of the release, and never false', () => {
-        testScheduler().run(({ cold, expectObservable }) => {
+        createTestScheduler().run(({ cold, expectObservable }) => {
           const { primitive, holder } = heldByOne();
           cold('---r').subscribe(() => holder.release());
           expectObservable(primitive.caller().acquire({ timeout: 5 })).toBe('---(t|)', { t: true });
@@ -667,7 +641,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
       });
 
       it('a timed-out request consumes nothing: a later release stays free', () => {
-        testScheduler().run(({ cold, flush }) => {
+        createTestScheduler().run(({ cold, flush }) => {
           const { primitive, holder } = heldByOne();
           const { events } = record(primitive.caller().acquire({ timeout: 5 }));
           cold('--------r').subscribe(() => holder.release());
@@ -678,7 +652,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
       });
 
       it('a timed-out request lets the one behind it move up', () => {
-        testScheduler().run(({ cold, flush, expectObservable }) => {
+        createTestScheduler().run(({ cold, flush, expectObservable }) => {
           const { primitive, holder } = heldByOne();
           expectObservable(primitive.caller().acquire({ timeout: 5 })).toBe('5ms (f|)', { f: false });
           expectObservable(primitive.caller().acquire()).toBe('7ms (t|)', { t: true });
@@ -711,7 +685,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
 
       if (weighted) {
         it('a weighted head that times out lets the smaller requests behind it go in that frame', () => {
-          testScheduler().run(({ cold, expectObservable, flush }) => {
+          createTestScheduler().run(({ cold, expectObservable, flush }) => {
             const primitive = factory(3);
             primitive.tryAcquire(3);
             expectObservable(primitive.acquire({ permits: 3, timeout: 5 })).toBe('5ms (f|)', { f: false });
@@ -901,14 +875,14 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
         });
 
         it('emits the value as it is (0) at its timeout, then completes', () => {
-          testScheduler().run(({ expectObservable }) => {
+          createTestScheduler().run(({ expectObservable }) => {
             const { primitive } = heldByOne();
             expectObservable(primitive.wait!({ timeout: 5 })).toBe('5ms (z|)', { z: 0 });
           });
         });
 
         it('with a timeout, emits in the frame the primitive becomes ready, and not again', () => {
-          testScheduler().run(({ cold, expectObservable }) => {
+          createTestScheduler().run(({ cold, expectObservable }) => {
             const { primitive, holder } = heldByOne();
             cold('--r').subscribe(() => holder.release());
             expectObservable(primitive.wait!({ timeout: 5 })).toBe('--(v|)', { v: 1 });
@@ -1101,7 +1075,7 @@ export function describeSemaphoreConformance(name: string, factory: ConformanceF
  * The contract of a primitive that never blocks (`DummySemaphore`, SPEC rule 14), with the same
  * adapter. `factory` is called with 1; such a primitive ignores its count anyway.
  */
-export function describeNeverBlocksConformance(name: string, factory: ConformanceFactory): void {
+function describeNeverBlocksConformance(name: string, factory: ConformanceFactory): void {
   const traits = factory(1);
 
   describe(`${name} (never-blocks conformance)`, () => {
@@ -1193,3 +1167,11 @@ export function describeNeverBlocksConformance(name: string, factory: Conformanc
     }
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every primitive, through the suite.
+
+describeSemaphoreConformance('Semaphore', (permits) => adaptSemaphore(new Semaphore(permits)));
+describeSemaphoreConformance('BoundedSemaphore', (permits) => adaptSemaphore(new BoundedSemaphore(permits)));
+describeSemaphoreConformance('RLock', adaptRLock);
+describeNeverBlocksConformance('DummySemaphore', () => adaptSemaphore(new DummySemaphore()));
