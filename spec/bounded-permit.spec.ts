@@ -10,7 +10,7 @@ import {
   withPermit,
   type BoundedPermitOptions,
 } from '../src/index.js';
-import { collect } from './helpers/collect.js';
+import { Fault, collect, heldByTest, semaphoreKinds } from './helpers/index.js';
 
 // API, bad input, rejection and the permit lifetime of boundedPermit (SPEC §1, rules 8, 17).
 
@@ -276,5 +276,32 @@ describe('boundedPermit', () => {
       expect(order).toEqual(['rejected', 'a', 'b']);
       expect(semaphore.value).toBe(2);
     });
+  });
+
+  // Fault injection (issue #6): as in spec/with-permit.spec.ts, for what boundedPermit adds.
+  describe('faults stay local', () => {
+    for (const [kind, create] of semaphoreKinds) {
+      describe(`on a ${kind}`, () => {
+        it('a `with` fallback that throws on a rejection: the error reaches the subscriber', () => {
+          const fault = new Fault('fallback');
+          const semaphore = heldByTest(create);
+          let received: unknown;
+          of('x')
+            .pipe(
+              boundedPermit(semaphore, {
+                with: (error) => {
+                  expect(error).toBeInstanceOf(PermitRejectedError);
+                  throw fault;
+                },
+              }),
+            )
+            .subscribe({ error: (error: unknown) => (received = error) });
+          expect(received).toBe(fault);
+          expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+          semaphore.release();
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+      });
+    }
   });
 });

@@ -1,6 +1,11 @@
 import { Observable } from 'rxjs';
 import { BoundedSemaphore, OverReleaseError, Semaphore } from '../src/index.js';
-import { record } from './helpers/index.js';
+import { badInputChecks, record, semaphoreTarget } from './helpers/index.js';
+
+// What a BoundedSemaphore adds to a Semaphore: its bound, over-release refused, requests above the
+// bound rejected; and its bad input. The contract it shares with every primitive is the conformance
+// suite (spec/conformance/semaphore-conformance.spec.ts); what it inherits from Semaphore (faults,
+// timing) runs on both kinds in spec/semaphore.spec.ts and marble-tests/semaphore.marble.spec.ts.
 
 function overRelease(semaphore: BoundedSemaphore, permits?: number): unknown {
   try {
@@ -142,5 +147,10 @@ describe('BoundedSemaphore', () => {
       expect(() => semaphore.tryAcquire()).toThrowError(RangeError, /permits/);
       expect(semaphore.waiting).toBe(0);
     });
+  });
+
+  describe('bad input', () => {
+    for (const { title, check } of badInputChecks(semaphoreTarget('BoundedSemaphore', BoundedSemaphore)))
+      it(title, check);
   });
 });

@@ -1,6 +1,10 @@
 import { Observable } from 'rxjs';
 import { DummySemaphore } from '../src/index.js';
-import { record } from './helpers/index.js';
+import { badInputChecks, record, type BadInputTarget, type LooseApi } from './helpers/index.js';
+
+// DummySemaphore's API and bad input. That it never blocks is its conformance suite
+// (spec/conformance/semaphore-conformance.spec.ts); timing is in
+// marble-tests/dummy-semaphore.marble.spec.ts.
 
 describe('DummySemaphore', () => {
   it('is an Observable of Infinity', () => {
@@ -50,5 +54,13 @@ describe('DummySemaphore', () => {
     semaphore.rawlink(callback);
     semaphore.release();
     expect(calls).toEqual([]);
+  });
+
+  describe('bad input', () => {
+    const dummy: BadInputTarget = {
+      name: 'DummySemaphore',
+      make: () => new DummySemaphore() as unknown as LooseApi,
+    };
+    for (const { title, check } of badInputChecks(dummy)) it(title, check);
   });
 });

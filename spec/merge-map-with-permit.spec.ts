@@ -2,13 +2,17 @@ import {
   Observable,
   Subject,
   VirtualTimeScheduler,
-  config,
+  defer,
   from,
+  map,
   mergeMap,
   of,
+  range,
   take,
   throwError,
+  timer,
   type ObservableInput,
+  type Subscriber,
   type Subscription,
 } from 'rxjs';
 import {
@@ -20,9 +24,24 @@ import {
   withPermit,
   type PermitOptions,
 } from '../src/index.js';
-import { collect } from './helpers/collect.js';
+import {
+  Fault,
+  advanceScheduler,
+  bystanders,
+  carries,
+  collect,
+  heldByTest,
+  nextTask,
+  orderChecker,
+  quietly,
+  reportedDuring,
+  semaphoreKinds,
+  throwingTeardown,
+  unhandledErrorsOfEachSpec,
+} from './helpers/index.js';
 
-// API, bad input and permit bookkeeping of mergeMapWithPermit (SPEC §1, rules 8, 17, 18).
+// API, bad input, permit bookkeeping, faults that stay local and 10^6 values of mergeMapWithPermit
+// (SPEC §1, rules 4, 8, 17, 18). Frame-exact timing is marble-tests/merge-map-with-permit.marble.spec.ts.
 
 describe('mergeMapWithPermit', () => {
   describe('API', () => {
@@ -366,6 +385,72 @@ describe('mergeMapWithPermit', () => {
       expect(seen).toEqual([0, 0, 1]);
       expect(semaphore.value).toBe(1);
     });
+
+    // Regression: mergeMapWithPermit unsubscribed while values are queued (SPEC rules 7, 17, 18). Its teardown
+    // withdraws the queued values one at a time; withdrawing the head lets the request behind it be
+    // granted at once, and that grant's user code runs inside the teardown loop. Here it releases, so
+    // the merge's second value — not withdrawn yet — is granted: `project` runs for a subscriber that
+    // is gone, its inner is subscribed with a closed destination, and its 2 permits are never given
+    // back (value 0 for ever, although nobody holds a permit).
+    it('when unsubscribed while a grant inside its teardown frees permits: nothing is stranded', () => {
+      const semaphore = new Semaphore(2);
+      expect(semaphore.tryAcquire(1)).toBe(true); // a caller holds 1 of the 2 permits
+      const source = new Subject<number>();
+      const projected: number[] = [];
+      const subscription = source
+        .pipe(
+          mergeMapWithPermit(
+            semaphore,
+            (value) => {
+              projected.push(value);
+              return of(value);
+            },
+            { permits: 2 },
+          ),
+        )
+        .subscribe();
+      source.next(1); // queued: needs 2, 1 free
+      semaphore.acquire().subscribe(() => {
+        semaphore.release(); // the caller's permit, given back from here
+        semaphore.release(); // this request's own
+      });
+      source.next(2); // queued behind it
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 3]);
+      subscription.unsubscribe();
+      expect(projected).toEqual([]); // was [2]
+      expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]); // was [0, 0]
+    });
+
+    // Regression: The same teardown, seen from the permit observable (model-based counterexample, shrunk). The
+    // merge's second value, withdrawn in spirit, still blocks the head of the queue while the first
+    // withdrawal's grants run: a permit shows as free while `f`, which it fits, waits (rule 3), and
+    // `f` is granted only by the second withdrawal. Withdrawing the queued values newest first (so that
+    // only the last withdrawal can re-examine the queue) makes the teardown atomic.
+    it('when unsubscribed: its queued values are withdrawn at once, no permit shows free meanwhile', () => {
+      const semaphore = new Semaphore(1);
+      const source = new Subject<number>();
+      const c = source.pipe(mergeMapWithPermit(semaphore, (value) => of(value), { permits: 2 })).subscribe();
+      const values: number[] = [];
+      semaphore.subscribe((value) => values.push(value));
+      let a = false;
+      semaphore.acquire({ permits: 3 }).subscribe(() => (a = true));
+      source.next(1); // c's first value, queued behind a
+      semaphore.release(3); // a is granted (value 1); c's first value needs 2
+      expect(a).toBe(true);
+      let b = false;
+      of('b1')
+        .pipe(withPermit(semaphore))
+        .subscribe({ complete: () => (b = true) });
+      source.next(2); // c's second value
+      let f = false;
+      semaphore.acquire().subscribe(() => (f = true));
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 4]);
+      values.length = 0;
+      c.unsubscribe();
+      expect([b, f]).toEqual([true, true]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+      expect(values).toEqual([0]); // was [0, 1, 0]: 1 free while f waited
+    });
   });
 
   describe('every permit is back before an error is forwarded (as withPermit, rule 8)', () => {
@@ -491,6 +576,68 @@ describe('mergeMapWithPermit', () => {
       expect(innersOpen).toBe(0);
       expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]);
     });
+
+    // Regression: A value pushed into a mergeMapWithPermit that has already failed (SPEC rules 17, 18). An inner
+    // error makes the merge withdraw its queued values and cut its inners off before forwarding the
+    // error; cutting an inner off releases its permit, whose grant runs user code — here it emits
+    // into the merge's source, still subscribed until the error is forwarded. `push` queues a request
+    // for the closed merge, which nothing withdraws: granted later, it runs `project` for nobody and
+    // its permit is never given back.
+    it('ignores values pushed while it fails: no request is left queued for it', () => {
+      const semaphore = new Semaphore(1);
+      const source = new Subject<number>();
+      const inner = new Subject<number>();
+      const projected: number[] = [];
+      let received: unknown = null;
+      source
+        .pipe(
+          mergeMapWithPermit(semaphore, (value) => {
+            projected.push(value);
+            return value === 1 ? inner : of(value);
+          }),
+        )
+        .subscribe({ error: (error: unknown) => (received = error) });
+      source.next(1); // runs, holding the permit
+      semaphore.acquire().subscribe(() => source.next(2)); // queued; emits into the merge when granted
+      const failure = new Error('inner failed');
+      inner.error(failure);
+      expect(received).toBe(failure);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]); // was [0, 1]: value 2 queued for nobody
+      semaphore.release(); // the acquirer gives its permit back
+      expect(projected).toEqual([1]); // was [1, 2]
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]); // was [0, 0]: the permit held by nobody
+    });
+
+    // Regression: mergeMapWithPermit fails on an inner error; cutting that inner off releases its permits, whose
+    // grant runs user code that errors the merge's source (model-based counterexample). `fail` is not
+    // guarded: the nested `fail` forwards the source's error first, and the error that made the merge
+    // fail — the inner's — is dropped. As in plain RxJS, the first error should be the one delivered.
+    it('an error raised while it fails does not replace the first one', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(3, { scheduler });
+      const source = new Subject<number>();
+      const innerFailure = new Error('inner failed');
+      let received: unknown = null;
+      source
+        .pipe(
+          mergeMapWithPermit(
+            semaphore,
+            () =>
+              timer(1, scheduler).pipe(
+                map(() => {
+                  throw innerFailure;
+                }),
+              ),
+            { permits: 3 },
+          ),
+        )
+        .subscribe({ error: (error: unknown) => (received = error) });
+      source.next(1); // runs, holding all 3 permits; errors at 1
+      semaphore.acquire().subscribe(() => source.error(new Error('source failed'))); // granted by that error
+      scheduler.flush();
+      expect(received).toBe(innerFailure); // was the source's error
+      expect(semaphore.waiting).toBe(0);
+    });
   });
 
   describe('timeout', () => {
@@ -554,38 +701,213 @@ describe('mergeMapWithPermit', () => {
       expect(log.error).toEqual(new Error('fallback failed'));
       expect([semaphore.value, semaphore.waiting, inner.observed]).toEqual([1, 0, false]);
     });
+
+    // Regression: A mergeMapWithPermit value times out; withdrawing it grants the request behind it, whose user
+    // code errors the merge's source (model-based counterexample). The merge fails and its subscriber
+    // is gone, but `timeOut` goes on: it subscribes the `with` fallback through a MergeInnerSubscriber
+    // whose destination is already closed. RxJS runs that subscriber's finalizer inside the `super()`
+    // call, before `merge` is assigned, and `MergeInnerSubscriber.unsubscribe` throws a TypeError out
+    // of the timer (with asyncScheduler: an uncaught exception). `timeOut` also removes the value from
+    // the merge's queue a second time (`WaiterQueue.remove` of a node no longer in it).
+    it('a value timing out while its withdrawal closes the merge throws nothing', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(1, { scheduler });
+      const source = new Subject<number>();
+      const seen: string[] = [];
+      source
+        .pipe(
+          mergeMapWithPermit(semaphore, (value) => of(value), { permits: 2, timeout: 1, with: () => of(-1) }),
+        )
+        .subscribe({
+          next: (value) => seen.push(`next ${value}`),
+          error: (error: Error) => seen.push(`error ${error.message}`),
+        });
+      source.next(1); // needs 2, 1 free: queued; times out at 1
+      semaphore.acquire().subscribe(() => {
+        source.error(new Error('source failed'));
+        semaphore.release();
+      });
+      expect(() => scheduler.flush()).not.toThrow(); // threw TypeError: Cannot read properties of undefined (reading 'running')
+      expect(seen).toEqual(['error source failed']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
   });
 
   describe('faults stay local', () => {
-    let reported: unknown[];
-    let previous: typeof config.onUnhandledError;
+    describe('a throwing observer', () => {
+      const reported = unhandledErrorsOfEachSpec();
 
-    beforeEach(() => {
-      reported = [];
-      previous = config.onUnhandledError;
-      config.onUnhandledError = (error) => reported.push(error);
+      it('keeps serving values and gives every permit back when a downstream observer throws', async () => {
+        const semaphore = new Semaphore(1);
+        semaphore.tryAcquire();
+        const seen: number[] = [];
+        of(1, 2, 3)
+          .pipe(mergeMapWithPermit(semaphore, (x) => of(x)))
+          .subscribe((x) => {
+            seen.push(x);
+            if (x === 2) throw new Error('observer failed');
+          });
+        semaphore.release();
+        expect(seen).toEqual([1, 2, 3]);
+        expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        await nextTask();
+        expect(reported).toEqual([new Error('observer failed')]);
+      });
     });
 
-    afterEach(() => {
-      config.onUnhandledError = previous;
-    });
-
-    it('keeps serving values and gives every permit back when a downstream observer throws', async () => {
+    // Regression: a gated source whose teardown throws (SPEC rules 8, 17), here an inner. PermitHolder
+    // tore the source down first and gave the permit back after: the UnsubscriptionError thrown by
+    // the teardown skipped the release, so the next value never got the permit.
+    it('an inner whose teardown throws: its permit comes back, the next value runs, the merge completes', async () => {
       const semaphore = new Semaphore(1);
-      semaphore.tryAcquire();
-      const seen: number[] = [];
-      of(1, 2, 3)
-        .pipe(mergeMapWithPermit(semaphore, (x) => of(x)))
-        .subscribe((x) => {
-          seen.push(x);
-          if (x === 2) throw new Error('observer failed');
-        });
-      semaphore.release();
-      expect(seen).toEqual([1, 2, 3]);
-      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      expect(reported).toEqual([new Error('observer failed')]);
+      const { handle, observable } = throwingTeardown();
+      const values: string[] = [];
+      let completed = false;
+      await quietly(() => {
+        of(1, 2)
+          .pipe(mergeMapWithPermit(semaphore, (value) => (value === 1 ? observable : of('second'))))
+          .subscribe({ next: (value) => values.push(value), complete: () => (completed = true) });
+        try {
+          handle.source!.complete();
+        } catch {
+          // plain RxJS rethrows a failed teardown to the producer as an UnsubscriptionError
+        }
+      });
+      expect(values).toEqual(['second']); // was []: value 2 never got the permit
+      expect(completed).toBe(true); // was false
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]); // was [0, 1]
     });
+
+    // Fault injection (issue #6): as in spec/semaphore.spec.ts ('faults stay local'), at every point
+    // where the user code of mergeMapWithPermit runs — `project`, an inner at subscribe and at
+    // teardown, a `with` fallback — on a semaphore of one permit held by the test, with two
+    // `bystanders` queued behind.
+    for (const [kind, create] of semaphoreKinds) {
+      describe(`on a ${kind}`, () => {
+        it('a project that throws while another inner runs: the error reaches the subscriber; every permit is back', () => {
+          const fault = new Fault('project');
+          const semaphore = create(2);
+          let received: unknown;
+          let innerTornDown = false;
+          const source = new Subject<number>();
+          source
+            .pipe(
+              mergeMapWithPermit(semaphore, (value) => {
+                if (value === 2) throw fault;
+                return new Observable<string>(() => () => (innerTornDown = true));
+              }),
+            )
+            .subscribe({ error: (error: unknown) => (received = error) });
+          source.next(1);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          source.next(2);
+          expect(received).toBe(fault);
+          expect(innerTornDown).toBe(true);
+          expect(source.observed).toBe(false);
+          expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]);
+        });
+
+        it('a project that throws on a grant from the queue: its permit goes to the next request', () => {
+          const fault = new Fault('project');
+          const semaphore = heldByTest(create);
+          let received: unknown;
+          of(1, 2)
+            .pipe(
+              mergeMapWithPermit(semaphore, (value) => {
+                if (value === 1) throw fault;
+                return of(`v${value}`);
+              }),
+            )
+            .subscribe({ error: (error: unknown) => (received = error) });
+          const others = bystanders(semaphore);
+          expect(semaphore.waiting).toBe(4);
+          semaphore.release();
+          expect(received).toBe(fault);
+          expect(others.log).toEqual(others.served);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+
+        it('an inner that throws at subscribe: the error reaches the subscriber; the permit is back', () => {
+          const fault = new Fault('inner');
+          const semaphore = heldByTest(create);
+          let received: unknown;
+          of(1, 2)
+            .pipe(
+              mergeMapWithPermit(semaphore, () =>
+                defer(() => {
+                  throw fault;
+                }),
+              ),
+            )
+            .subscribe({ error: (error: unknown) => (received = error) });
+          const others = bystanders(semaphore);
+          semaphore.release();
+          expect(received).toBe(fault);
+          expect(others.log).toEqual(others.served);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+
+        it('an inner whose teardown throws on complete: its permit comes back; the next value runs; the merge completes', async () => {
+          const fault = new Fault('inner teardown');
+          const semaphore = create(1);
+          const inners: Array<Subscriber<string>> = [];
+          let completed = false;
+          let thrown: unknown = null;
+          const reported = await reportedDuring(() => {
+            of(1, 2)
+              .pipe(
+                mergeMapWithPermit(
+                  semaphore,
+                  (value) =>
+                    new Observable<string>((subscriber) => {
+                      inners.push(subscriber);
+                      return value === 1
+                        ? () => {
+                            throw fault;
+                          }
+                        : undefined;
+                    }),
+                ),
+              )
+              .subscribe({ complete: () => (completed = true) });
+            try {
+              inners[0].complete();
+            } catch (error) {
+              thrown = error;
+            }
+            expect(inners.length).toBe(2);
+            inners[1]?.complete();
+          });
+          expect(carries(thrown, fault) || reported.some((error) => carries(error, fault))).toBe(true);
+          expect(completed).toBe(true);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+
+        it('a `with` fallback that throws at a timeout: the error reaches the subscriber; nothing stays queued', () => {
+          const fault = new Fault('fallback');
+          const scheduler = new VirtualTimeScheduler();
+          const semaphore = heldByTest(create, scheduler);
+          let received: unknown;
+          of(1, 2)
+            .pipe(
+              mergeMapWithPermit(semaphore, (value) => of(value), {
+                timeout: 2,
+                with: () => {
+                  throw fault;
+                },
+              }),
+            )
+            .subscribe({ error: (error: unknown) => (received = error) });
+          const others = bystanders(semaphore);
+          advanceScheduler(scheduler, 2);
+          expect(received).toBe(fault);
+          expect([semaphore.value, semaphore.waiting, scheduler.actions.length]).toEqual([0, 2, 0]);
+          semaphore.release();
+          expect(others.log).toEqual(others.served);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+      });
+    }
   });
 
   describe('with other users of the semaphore', () => {
@@ -613,5 +935,64 @@ describe('mergeMapWithPermit', () => {
       expect(order).toEqual(['m1', 'w1', 'm2', 'acquire', 'm3', 'merge complete']);
       expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
     });
+  });
+
+  // 10^6 values through one semaphore: constant stack depth, FIFO order, every permit back (SPEC
+  // rules 4 and 18); see 'stress' in spec/with-permit.spec.ts for RxJS's own mergeMap(project, 1).
+  describe('stress', () => {
+    const COUNT = 1_000_000;
+    const STRESS_TIMEOUT = 120_000;
+
+    it(
+      'drains 10^6 mergeMapWithPermit values queued behind a held permit in FIFO order on one release',
+      () => {
+        const semaphore = new Semaphore(1);
+        expect(semaphore.tryAcquire()).toBe(true);
+        const { state, observer } = orderChecker();
+        let projected = 0;
+        range(0, COUNT)
+          .pipe(
+            mergeMapWithPermit(semaphore, (x) => {
+              projected++;
+              return of(x);
+            }),
+          )
+          .subscribe(observer);
+        expect(projected).toBe(0);
+        expect(state.completed).toBe(false);
+        expect(semaphore.waiting).toBe(COUNT);
+        expect(semaphore.release()).toBe(1);
+        expect(state.error).toBeUndefined();
+        expect(state.completed).toBe(true);
+        expect(projected).toBe(COUNT);
+        expect(state.received).toBe(COUNT);
+        expect(state.firstOutOfOrder).toBe(-1);
+        expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+      },
+      STRESS_TIMEOUT,
+    );
+
+    it(
+      'withdraws 10^6 queued mergeMapWithPermit values at once when unsubscribed',
+      () => {
+        const semaphore = new Semaphore(1);
+        expect(semaphore.tryAcquire()).toBe(true);
+        let projected = 0;
+        const subscription = range(0, COUNT)
+          .pipe(
+            mergeMapWithPermit(semaphore, (x) => {
+              projected++;
+              return of(x);
+            }),
+          )
+          .subscribe();
+        expect(semaphore.waiting).toBe(COUNT);
+        subscription.unsubscribe();
+        expect(semaphore.waiting).toBe(0);
+        expect(semaphore.release()).toBe(1);
+        expect(projected).toBe(0);
+      },
+      STRESS_TIMEOUT,
+    );
   });
 });

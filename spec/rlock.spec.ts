@@ -1,45 +1,26 @@
-import { NEVER, VirtualTimeScheduler, config, delay, of, type Subscription } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
-import { LockOwnershipError, RLock, Semaphore, reentrant } from '../src/index.js';
+import { VirtualTimeScheduler, type Subscription } from 'rxjs';
+import { LockOwnershipError, RLock } from '../src/index.js';
+import {
+  Fault,
+  captureUnhandledErrors,
+  createTestScheduler,
+  notObjects,
+  reportedDuring,
+  request,
+  stateOf,
+  thrownBy,
+  waitingOwners,
+} from './helpers/index.js';
 
-// RLock's API and bad input (SPEC §1, rules 6, 9, 12, 15, 17). Timing of the `reentrant` operator
-// is in marble-tests/reentrant.marble.spec.ts.
+// RLock's API, faults and bad input (SPEC §1, rules 6, 9, 12, 15, 17). Its semaphore view runs
+// through the conformance suite (spec/conformance/semaphore-conformance.spec.ts); the `reentrant`
+// operator is spec/reentrant.spec.ts, and its timing marble-tests/reentrant.marble.spec.ts.
 
 /** Every value the lock's permit observable emits, from subscription on. */
 function watchValues(lock: RLock): { values: number[]; subscription: Subscription } {
   const values: number[] = [];
   const subscription = lock.subscribe((value) => values.push(value));
   return { values, subscription };
-}
-
-/** The observable state of a lock, for "changes nothing" checks. */
-function stateOf(lock: RLock) {
-  return { owner: lock.owner, count: lock.count, waiting: lock.waiting, locked: lock.locked() };
-}
-
-/** Subscribes to `lock.acquire(owner, options)` and logs `label:true|false` and `label:|`. */
-function request(
-  lock: RLock,
-  owner: object,
-  label: string,
-  log: string[],
-  options?: Parameters<RLock['acquire']>[1],
-): Subscription {
-  return lock.acquire(owner, options).subscribe({
-    next: (granted) => log.push(`${label}:${granted}`),
-    complete: () => log.push(`${label}:|`),
-  });
-}
-
-/** Calls `fn` and returns what it threw (failing the spec if it returned). */
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  fail('expected the call to throw');
-  return undefined;
 }
 
 const alice = { name: 'alice' };
@@ -144,37 +125,6 @@ describe('RLock', () => {
       expect(values).toEqual([1]);
       expect(lock.tryAcquire(alice)).toBe(true); // still usable
       expect(lock.count).toBe(1);
-    });
-
-    it('names an owner inferred by reentrant() as "stream owner #N"', () => {
-      const lock = new RLock();
-      const subscription = NEVER.pipe(reentrant(lock)).subscribe();
-      const owner = lock.owner as { name?: unknown } | null;
-      expect(owner).not.toBeNull();
-      expect(owner!.name).toMatch(/^stream owner #\d+$/);
-
-      const error = thrownBy(() => lock.release({ name: 'intruder' })) as LockOwnershipError;
-
-      expect(error).toBeInstanceOf(LockOwnershipError);
-      expect(error.message).toContain(owner!.name as string);
-      expect(error.message).toContain('intruder');
-      expect(lock.owner).toBe(owner as object);
-      expect(lock.count).toBe(1);
-      subscription.unsubscribe();
-      expect(lock.locked()).toBe(false);
-    });
-
-    it('gives each inferred owner its own number', () => {
-      const lock = new RLock();
-      const first = NEVER.pipe(reentrant(lock)).subscribe();
-      const firstOwner = lock.owner as { name: string };
-      first.unsubscribe();
-      const second = NEVER.pipe(reentrant(lock)).subscribe();
-      const secondOwner = lock.owner as { name: string };
-      second.unsubscribe();
-      expect(secondOwner).not.toBe(firstOwner);
-      expect(secondOwner.name).toMatch(/^stream owner #\d+$/);
-      expect(secondOwner.name).not.toBe(firstOwner.name);
     });
 
     it('a stranger cannot release the lock out from under a waiting owner', () => {
@@ -369,7 +319,7 @@ describe('RLock', () => {
     });
 
     it('with a timeout emits false and completes at the deadline, withdrawing the request', () => {
-      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const testScheduler = createTestScheduler();
       testScheduler.run(({ expectObservable }) => {
         const lock = new RLock();
         lock.tryAcquire(alice);
@@ -383,7 +333,7 @@ describe('RLock', () => {
     });
 
     it('with a timeout emits true when granted before the deadline, and the timer is cancelled', () => {
-      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const testScheduler = createTestScheduler();
       testScheduler.run(({ expectObservable }) => {
         const lock = new RLock();
         lock.tryAcquire(alice);
@@ -400,7 +350,7 @@ describe('RLock', () => {
     });
 
     it('runs its timeout on the scheduler given to the constructor', () => {
-      const testScheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const testScheduler = createTestScheduler();
       const lock = new RLock({ scheduler: testScheduler });
       const log: string[] = [];
       lock.tryAcquire(alice);
@@ -507,26 +457,15 @@ describe('RLock', () => {
   });
 
   describe('faults stay local', () => {
-    /** Runs `body`, collecting what is reported out of band (RxJS and the lock report on a later task). */
-    async function reportedBy(body: () => void): Promise<unknown[]> {
-      const reported: unknown[] = [];
-      const previous = config.onUnhandledError;
-      config.onUnhandledError = (error) => reported.push(error);
-      try {
-        body();
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      } finally {
-        config.onUnhandledError = previous;
-      }
-      return reported;
-    }
+    const A = { name: 'A' };
+    const B = { name: 'B' };
+    const C = { name: 'C' };
 
     it('a value observer that throws neither stops other observers nor corrupts the lock', async () => {
       const lock = new RLock();
       const boom = new Error('observer fault');
       let values: number[] = [];
-      const reported = await reportedBy(() => {
+      const reported = await captureUnhandledErrors(() => {
         lock.subscribe((value) => {
           if (value === 0) throw boom;
         });
@@ -544,7 +483,7 @@ describe('RLock', () => {
       const lock = new RLock();
       const boom = new Error('grant handler fault');
       const log: string[] = [];
-      const reported = await reportedBy(() => {
+      const reported = await captureUnhandledErrors(() => {
         lock.tryAcquire(alice);
         lock.acquire(bob).subscribe(() => {
           throw boom;
@@ -559,36 +498,78 @@ describe('RLock', () => {
       expect(stateOf(lock)).toEqual({ owner: carol, count: 1, waiting: 0, locked: true });
     });
 
-    it('a complete handler of a gated stream that throws leaves the lock with the next waiting owner', async () => {
+    it('an owner whose observer throws on its grant: reported; it owns the lock until it releases', async () => {
+      const fault = new Fault('observer');
       const lock = new RLock();
-      const boom = new Error('complete handler fault');
-      const log: string[] = [];
-      const reported = await reportedBy(() => {
-        of('a')
-          .pipe(delay(0), reentrant(lock))
-          .subscribe({
-            complete: () => {
-              throw boom;
-            },
-          });
-        request(lock, carol, 'carol', log);
+      const X = { name: 'X' };
+      expect(lock.tryAcquire(A)).toBe(true);
+      let others!: ReturnType<typeof waitingOwners>;
+      const reported = await reportedDuring(() => {
+        lock.acquire(X).subscribe(() => {
+          throw fault;
+        });
+        others = waitingOwners(lock, B, C);
+        lock.release(A);
+        expect([lock.owner, lock.count, lock.waiting]).toEqual([X, 1, 2]);
+        lock.release(X);
       });
-      expect(reported).toEqual([boom]);
-      expect(log).toEqual(['carol:true', 'carol:|']);
-      expect(stateOf(lock)).toEqual({ owner: carol, count: 1, waiting: 0, locked: true });
+      expect(reported).toEqual([fault]);
+      expect(others.log).toEqual(others.served);
+      expect([lock.owner, lock.count, lock.waiting]).toEqual([null, 0, 0]);
+    });
+
+    it('an owner that re-enters and releases twice from its observer, then throws: the next owners are served', async () => {
+      const fault = new Fault('observer');
+      const lock = new RLock();
+      const X = { name: 'X' };
+      expect(lock.tryAcquire(A)).toBe(true);
+      let others!: ReturnType<typeof waitingOwners>;
+      const reported = await reportedDuring(() => {
+        lock.acquire(X).subscribe(() => {
+          expect(lock.tryAcquire(X)).toBe(true);
+          lock.release(X);
+          lock.release(X);
+          throw fault;
+        });
+        others = waitingOwners(lock, B, C);
+        lock.release(A);
+      });
+      expect(reported).toEqual([fault]);
+      expect(others.log).toEqual(others.served);
+      expect([lock.owner, lock.count, lock.waiting]).toEqual([null, 0, 0]);
+    });
+
+    it('an observer that releases for an owner that does not hold the lock: LockOwnershipError, reported; nothing changes', async () => {
+      const lock = new RLock();
+      expect(lock.tryAcquire(A)).toBe(true);
+      const reported = await captureUnhandledErrors(() => {
+        lock.acquire(A).subscribe(() => lock.release(B));
+      });
+      expect(reported.some((error) => (error as Error).name === 'LockOwnershipError')).toBe(true);
+      expect([lock.owner, lock.count]).toEqual([A, 2]);
+    });
+
+    it('a lock subscriber that throws: reported; the lock keeps its count', async () => {
+      const fault = new Fault('lock subscriber');
+      const lock = new RLock();
+      const seen: number[] = [];
+      const reported = await reportedDuring(() => {
+        lock.subscribe(() => {
+          throw fault;
+        });
+        lock.subscribe((value) => seen.push(value));
+        expect(lock.tryAcquire(A)).toBe(true);
+        const others = waitingOwners(lock, B, C);
+        lock.release(A);
+        expect(others.log).toEqual(others.served);
+      });
+      expect(reported.length).toBeGreaterThanOrEqual(2);
+      expect(seen[seen.length - 1]).toBe(1);
+      expect([lock.owner, lock.count, lock.waiting]).toEqual([null, 0, 0]);
     });
   });
 
   describe('bad input', () => {
-    const notObjects: ReadonlyArray<readonly [string, unknown]> = [
-      ['null', null],
-      ['undefined', undefined],
-      ['a number', 1],
-      ['a string', 'x'],
-      ['a boolean', true],
-      ['a symbol', Symbol('owner')],
-    ];
-
     for (const [label, owner] of notObjects) {
       describe(`an owner that is ${label}`, () => {
         it('makes acquire throw a TypeError synchronously, queueing nothing', () => {
@@ -615,35 +596,6 @@ describe('RLock', () => {
           const lock = new RLock();
           expect(() => lock.isOwnedBy(owner as object)).toThrowError(TypeError);
         });
-
-        if (owner !== undefined) {
-          // `owner: undefined` is an absent option: the owner is inferred.
-          it('makes reentrant throw a TypeError for options.owner when the operator is created', () => {
-            const lock = new RLock();
-            expect(() => reentrant(lock, { owner: owner as object })).toThrowError(TypeError);
-          });
-        }
-      });
-    }
-
-    it('reentrant with options.owner undefined infers the owner', () => {
-      const lock = new RLock();
-      const subscription = NEVER.pipe(reentrant(lock, { owner: undefined })).subscribe();
-      expect((lock.owner as { name: string }).name).toMatch(/^stream owner #\d+$/);
-      subscription.unsubscribe();
-    });
-
-    const notLocks: ReadonlyArray<readonly [string, () => unknown]> = [
-      ['a Semaphore', () => new Semaphore(1)],
-      ['a plain object', () => ({})],
-      ['an object shaped like an RLock', () => Object.create(RLock.prototype)],
-      ['null', () => null],
-      ['undefined', () => undefined],
-      ['a number', () => 1],
-    ];
-    for (const [label, make] of notLocks) {
-      it(`reentrant throws a TypeError when given ${label} instead of an RLock`, () => {
-        expect(() => reentrant(make() as RLock)).toThrowError(TypeError);
       });
     }
 
@@ -654,20 +606,12 @@ describe('RLock', () => {
       expect(lock.waiting).toBe(0);
     });
 
-    it('reentrant throws a RangeError for a NaN timeout when the operator is created', () => {
-      expect(() => reentrant(new RLock(), { timeout: NaN })).toThrowError(RangeError);
-    });
-
     it('acquire throws a TypeError for options of the wrong type', () => {
       const lock = new RLock();
       expect(() => lock.acquire(alice, { blocking: 'no' as unknown as boolean })).toThrowError(TypeError);
       expect(() => lock.acquire(alice, { timeout: '5' as unknown as number })).toThrowError(TypeError);
       expect(() => lock.acquire(alice, { scheduler: {} as never })).toThrowError(TypeError);
       expect(lock.locked()).toBe(false);
-    });
-
-    it('reentrant throws a TypeError for a `with` fallback that is not a function', () => {
-      expect(() => reentrant(new RLock(), { with: 'fallback' as never })).toThrowError(TypeError);
     });
 
     it('the constructor throws a TypeError for a scheduler that is not one', () => {

@@ -1,6 +1,23 @@
 import { Observable, VirtualTimeScheduler } from 'rxjs';
-import { Semaphore } from '../src/index.js';
-import { record } from './helpers/index.js';
+import { BoundedSemaphore, Semaphore } from '../src/index.js';
+import {
+  Fault,
+  advanceScheduler,
+  badInputChecks,
+  bystanders,
+  captureUnhandledErrors,
+  heldByTest,
+  record,
+  reportedDuring,
+  semaphoreKinds,
+  semaphoreTarget,
+  throwingScheduler,
+} from './helpers/index.js';
+
+// What a Semaphore promises beyond the contract every primitive shares (that is the conformance
+// suite, spec/conformance/semaphore-conformance.spec.ts): its API, over-release, its scheduler, bad
+// input, faults that stay local (on a BoundedSemaphore too), and a million requests in constant
+// stack depth. Timing at exact frames is in marble-tests/semaphore.marble.spec.ts.
 
 describe('Semaphore', () => {
   it('is an Observable of its value', () => {
@@ -35,6 +52,19 @@ describe('Semaphore', () => {
     semaphore.acquire({ permits: 3 }).subscribe();
     semaphore.acquire().subscribe();
     expect(semaphore.waiting).toBe(2);
+  });
+
+  describe('FIFO order', () => {
+    it('grants queued requests in FIFO order on release', () => {
+      const semaphore = new Semaphore(1);
+      const order: number[] = [];
+      semaphore.tryAcquire();
+      for (let i = 0; i < 3; i++) semaphore.acquire().subscribe(() => order.push(i));
+      semaphore.release();
+      semaphore.release();
+      semaphore.release();
+      expect(order).toEqual([0, 1, 2]);
+    });
   });
 
   describe('release()', () => {
@@ -102,45 +132,465 @@ describe('Semaphore', () => {
       expect(events).toEqual([false, 'complete']);
     });
   });
-});
 
-describe('Semaphore.rawlink, linked again while its wake-up is queued', () => {
-  it('is called once: the call made because the semaphore is ready now is the one-shot', () => {
-    const semaphore = new Semaphore(0);
-    let calls = 0;
-    const callback = () => calls++;
-    semaphore.rawlink(callback);
-    semaphore.acquire().subscribe(() => {
-      semaphore.release(); // ready again: the wake-up of `callback` is queued behind this grant
-      semaphore.rawlink(callback); // ready now: called at once
+  describe('rawlink, linked again while its wake-up is queued', () => {
+    it('is called once: the call made because the semaphore is ready now is the one-shot', () => {
+      const semaphore = new Semaphore(0);
+      let calls = 0;
+      const callback = () => calls++;
+      semaphore.rawlink(callback);
+      semaphore.acquire().subscribe(() => {
+        semaphore.release(); // ready again: the wake-up of `callback` is queued behind this grant
+        semaphore.rawlink(callback); // ready now: called at once
+        expect(calls).toBe(1);
+      });
+      semaphore.release();
+      expect(calls).toBe(1);
+      semaphore.tryAcquire();
+      semaphore.release();
       expect(calls).toBe(1);
     });
-    semaphore.release();
-    expect(calls).toBe(1);
-    semaphore.tryAcquire();
-    semaphore.release();
-    expect(calls).toBe(1);
-  });
-});
-
-describe('Semaphore.wait woken by a release whose grants take the permits again', () => {
-  it('is not told while the value is 0 when its wake-up runs: it waits for the next time the semaphore is ready', () => {
-    const semaphore = new Semaphore(0);
-    semaphore.acquire().subscribe(() => semaphore.tryAcquire()); // queued; takes one more when granted
-    const seen: number[] = [];
-    semaphore.wait().subscribe((value) => seen.push(value, semaphore.value));
-    semaphore.release(2);
-    expect(seen).toEqual([]);
-    semaphore.release();
-    expect(seen).toEqual([1, 1]);
   });
 
-  it('emits the value left after the grants when some is left', () => {
-    const semaphore = new Semaphore(0);
-    semaphore.acquire().subscribe(() => semaphore.tryAcquire());
-    const seen: number[] = [];
-    semaphore.wait().subscribe((value) => seen.push(value));
-    semaphore.release(3);
-    expect(seen).toEqual([1]);
+  describe('wait woken by a release whose grants take the permits again', () => {
+    it('is not told while the value is 0 when its wake-up runs: it waits for the next time the semaphore is ready', () => {
+      const semaphore = new Semaphore(0);
+      semaphore.acquire().subscribe(() => semaphore.tryAcquire()); // queued; takes one more when granted
+      const seen: number[] = [];
+      semaphore.wait().subscribe((value) => seen.push(value, semaphore.value));
+      semaphore.release(2);
+      expect(seen).toEqual([]);
+      semaphore.release();
+      expect(seen).toEqual([1, 1]);
+    });
+
+    it('emits the value left after the grants when some is left', () => {
+      const semaphore = new Semaphore(0);
+      semaphore.acquire().subscribe(() => semaphore.tryAcquire());
+      const seen: number[] = [];
+      semaphore.wait().subscribe((value) => seen.push(value));
+      semaphore.release(3);
+      expect(seen).toEqual([1]);
+    });
+  });
+
+  describe('bad input', () => {
+    for (const { title, check } of badInputChecks(semaphoreTarget('Semaphore', Semaphore))) it(title, check);
+
+    describe('edge values that are accepted', () => {
+      it('new Semaphore(0) and new BoundedSemaphore(0) start locked', () => {
+        expect([new Semaphore(0).value, new BoundedSemaphore(0).value]).toEqual([0, 0]);
+      });
+
+      it('acquire accepts an empty options object, null and undefined as "no options"', () => {
+        const semaphore = new Semaphore(3);
+        const results: boolean[] = [];
+        semaphore.acquire({}).subscribe((granted) => results.push(granted));
+        semaphore.acquire(undefined).subscribe((granted) => results.push(granted));
+        semaphore.acquire(null as unknown as undefined).subscribe((granted) => results.push(granted));
+        expect(results).toEqual([true, true, true]);
+        expect(semaphore.value).toBe(0);
+      });
+
+      it('a negative, zero, null or Infinity timeout is not an error', () => {
+        const semaphore = new Semaphore(1);
+        semaphore.tryAcquire();
+        const results: boolean[] = [];
+        for (const timeout of [-5, 0, -Infinity])
+          semaphore.acquire({ timeout }).subscribe((granted) => results.push(granted));
+        const forever = [semaphore.acquire({ timeout: null }), semaphore.acquire({ timeout: Infinity })].map(
+          (request) => request.subscribe((granted) => results.push(granted)),
+        );
+        expect(results).toEqual([false, false, false]);
+        expect(semaphore.waiting).toBe(2);
+        semaphore.release();
+        semaphore.release();
+        expect(results).toEqual([false, false, false, true, true]);
+        expect(forever.every((subscription) => subscription.closed)).toBe(true);
+      });
+
+      it('the same bad input is reported before subscribe: acquire never returns an Observable for it', () => {
+        const semaphore = new Semaphore(1);
+        let returned: unknown = 'nothing';
+        expect(() => {
+          returned = semaphore.acquire({ permits: 0 });
+        }).toThrowError(RangeError, /permits/);
+        expect(returned).toBe('nothing');
+      });
+    });
+  });
+
+  // Fault injection (issue #6, SPEC rule 17: faults stay local). At every point where user code runs
+  // — an observer, a permit-observable subscriber, a `wait` observer, a `rawlink` callback — a fault
+  // is injected, also inside a grant that re-enters `release`. Afterwards the counts are exact, no
+  // waiter is lost (the requests queued behind the faulty one are all served, in order) and the
+  // error reaches the right subscriber, the caller, or RxJS's unhandled-error hook. Every scenario
+  // runs on a primitive of one permit, held by the test, with the faulty request at the head of the
+  // queue and two `bystanders` behind it. The same for gated streams is in the operators' specs.
+  describe('faults stay local', () => {
+    // A timeout scheduler whose `schedule` throws (SPEC rule 17: nothing a user supplies may leave a
+    // lost waiter or a permit held by nobody). `acquire()` and the gate queue the request first and
+    // return its teardown only after scheduling the timer; when `schedule` throws, RxJS errors the
+    // subscriber, but the teardown that would withdraw the request was never registered. The dead
+    // request stays queued, and the next release grants it: the permit goes to a closed subscriber.
+    describe('a timeout scheduler whose schedule() throws', () => {
+      it('acquire(): the subscriber errors, and the request is withdrawn', () => {
+        const semaphore = new Semaphore(0);
+        let received: unknown = null;
+        semaphore
+          .acquire({ timeout: 10, scheduler: throwingScheduler })
+          .subscribe({ error: (error: unknown) => (received = error) });
+        expect(received).toEqual(new Error('cannot schedule'));
+        expect(semaphore.waiting).toBe(0); // was 1
+        semaphore.release();
+        expect(semaphore.value).toBe(1); // was 0: the permit went to the errored request
+      });
+    });
+
+    for (const [kind, create] of semaphoreKinds) {
+      describe(`on a ${kind}`, () => {
+        describe('acquire() observers', () => {
+          it('next throws on a grant from the queue: reported; the grantee holds the permit; nobody behind is lost', async () => {
+            const fault = new Fault('observer');
+            const semaphore = heldByTest(create);
+            let granted = false;
+            let others!: ReturnType<typeof bystanders>;
+            const reported = await reportedDuring(() => {
+              semaphore.acquire().subscribe(() => {
+                granted = true;
+                throw fault;
+              });
+              others = bystanders(semaphore);
+              expect(semaphore.release()).toBe(0);
+              expect([granted, semaphore.value, semaphore.waiting]).toEqual([true, 0, 2]);
+              semaphore.release(); // the faulty grantee's permit, given back for it
+            });
+            expect(reported).toEqual([fault]);
+            expect(others.log).toEqual(others.served);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('next throws on a synchronous grant: reported; the permit is held, then given back', async () => {
+            const fault = new Fault('observer');
+            const semaphore = create(1);
+            const reported = await reportedDuring(() => {
+              semaphore.acquire().subscribe(() => {
+                throw fault;
+              });
+              expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+              const others = bystanders(semaphore);
+              semaphore.release();
+              expect(others.log).toEqual(others.served);
+            });
+            expect(reported).toEqual([fault]);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('next releases, then throws (inside a grant that re-enters release): the folded grants still run', async () => {
+            const fault = new Fault('observer');
+            const semaphore = heldByTest(create);
+            let others!: ReturnType<typeof bystanders>;
+            const reported = await reportedDuring(() => {
+              semaphore.acquire().subscribe(() => {
+                expect(semaphore.release()).toBe(0); // folded: y is assigned, its grant runs later
+                throw fault;
+              });
+              others = bystanders(semaphore);
+              expect(semaphore.release()).toBe(1);
+              expect(others.log).toEqual(others.served);
+            });
+            expect(reported).toEqual([fault]);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('every grantee of one release throws after releasing: all are served, in order, once each', async () => {
+            const semaphore = heldByTest(create);
+            const faults = [0, 1, 2, 3, 4].map((index) => new Fault(`observer ${index}`));
+            const order: number[] = [];
+            const reported = await reportedDuring(() => {
+              faults.forEach((fault, index) =>
+                semaphore.acquire().subscribe(() => {
+                  order.push(index);
+                  semaphore.release();
+                  throw fault;
+                }),
+              );
+              semaphore.release();
+            });
+            expect(order).toEqual([0, 1, 2, 3, 4]);
+            expect(reported).toEqual(faults);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('complete throws after a grant: reported; the permit is held', async () => {
+            const fault = new Fault('complete');
+            const semaphore = heldByTest(create);
+            let others!: ReturnType<typeof bystanders>;
+            const reported = await reportedDuring(() => {
+              semaphore.acquire().subscribe({
+                complete: () => {
+                  throw fault;
+                },
+              });
+              others = bystanders(semaphore);
+              semaphore.release();
+              expect([semaphore.value, semaphore.waiting]).toEqual([0, 2]);
+              semaphore.release();
+            });
+            expect(reported).toEqual([fault]);
+            expect(others.log).toEqual(others.served);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('next throws on `false` at the timeout: reported; the requests behind are still queued, then served', async () => {
+            const fault = new Fault('observer of false');
+            const scheduler = new VirtualTimeScheduler();
+            const semaphore = heldByTest(create, scheduler);
+            let others!: ReturnType<typeof bystanders>;
+            const reported = await reportedDuring(() => {
+              semaphore.acquire({ timeout: 5 }).subscribe((granted) => {
+                expect(granted).toBe(false);
+                throw fault;
+              });
+              others = bystanders(semaphore);
+              advanceScheduler(scheduler, 5);
+              expect([semaphore.value, semaphore.waiting, scheduler.actions.length]).toEqual([0, 2, 0]);
+              semaphore.release();
+            });
+            expect(reported).toEqual([fault]);
+            expect(others.log).toEqual(others.served);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('next throws on `false` of a non-blocking acquire: reported; nothing changes', async () => {
+            const fault = new Fault('observer of false');
+            const semaphore = heldByTest(create);
+            const reported = await reportedDuring(() => {
+              semaphore.acquire({ blocking: false }).subscribe(() => {
+                throw fault;
+              });
+            });
+            expect(reported).toEqual([fault]);
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+          });
+        });
+
+        describe('permit-observable subscribers, wait() and rawlink()', () => {
+          it('a value subscriber that throws on every value: reported each time; the others end on the true value', async () => {
+            const fault = new Fault('value subscriber');
+            const semaphore = heldByTest(create);
+            const seen: number[] = [];
+            let others!: ReturnType<typeof bystanders>;
+            const reported = await reportedDuring(() => {
+              semaphore.subscribe(() => {
+                throw fault;
+              });
+              semaphore.subscribe((value) => seen.push(value));
+              others = bystanders(semaphore);
+              semaphore.release();
+            });
+            expect(others.log).toEqual(others.served);
+            expect(seen[seen.length - 1]).toBe(1);
+            expect(reported.length).toBeGreaterThanOrEqual(2); // on subscribe, then each settled change
+            expect(reported.every((error) => error === fault)).toBe(true);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('a value subscriber that releases and acquires, then throws: every subscriber ends on the true value', async () => {
+            const fault = new Fault('value subscriber');
+            const semaphore = create(2);
+            const seen: number[] = [];
+            let reacted = false;
+            const reported = await reportedDuring(() => {
+              semaphore.subscribe((value) => {
+                if (value === 0 && !reacted) {
+                  reacted = true;
+                  semaphore.release(); // the test's own permit, given back from inside the broadcast
+                  semaphore.acquire().subscribe();
+                  throw fault;
+                }
+              });
+              semaphore.subscribe((value) => seen.push(value));
+              expect(semaphore.tryAcquire(2)).toBe(true);
+            });
+            expect(reported).toEqual([fault]);
+            expect(seen[seen.length - 1]).toBe(semaphore.value);
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+            semaphore.release(2);
+            expect(seen[seen.length - 1]).toBe(2);
+          });
+
+          it('a wait() observer that throws: reported; the other waits still wake; counts unchanged', async () => {
+            const fault = new Fault('wait observer');
+            const semaphore = heldByTest(create);
+            const woken: number[] = [];
+            const reported = await reportedDuring(() => {
+              semaphore.wait().subscribe(() => {
+                throw fault;
+              });
+              semaphore.wait().subscribe((value) => woken.push(value));
+              semaphore.release();
+            });
+            expect(reported).toEqual([fault]);
+            expect(woken).toEqual([1]);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('a rawlink callback that throws later: reported to the unhandled-error hook; the others are called', async () => {
+            const fault = new Fault('rawlink');
+            const semaphore = heldByTest(create);
+            const called: string[] = [];
+            const reported = await reportedDuring(() => {
+              semaphore.rawlink(() => {
+                throw fault;
+              });
+              semaphore.rawlink(() => called.push('second'));
+              semaphore.release();
+              expect(called).toEqual(['second']);
+              expect(semaphore.tryAcquire()).toBe(true);
+              semaphore.release(); // one-shot: the faulty callback is not called again
+            });
+            expect(reported).toEqual([fault]);
+            expect(called).toEqual(['second']);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('a rawlink callback that throws when the semaphore is ready now: thrown to the caller; nothing stays linked', async () => {
+            const fault = new Fault('rawlink');
+            const semaphore = create(1);
+            let calls = 0;
+            const callback = () => {
+              calls++;
+              throw fault;
+            };
+            const reported = await reportedDuring(() => {
+              expect(() => semaphore.rawlink(callback)).toThrow(fault);
+              expect(semaphore.tryAcquire()).toBe(true);
+              semaphore.release();
+            });
+            expect(calls).toBe(1);
+            expect(reported).toEqual([]);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+
+          it('a rawlink callback that acquires and releases, then throws, inside a release loop: counts exact', async () => {
+            const fault = new Fault('rawlink');
+            const semaphore = heldByTest(create);
+            let inner = 0;
+            const reported = await reportedDuring(() => {
+              semaphore.rawlink((s) => {
+                s.acquire().subscribe(() => {
+                  inner++;
+                  s.release();
+                });
+                throw fault;
+              });
+              const others = bystanders(semaphore);
+              semaphore.release();
+              expect(others.log).toEqual(others.served);
+            });
+            expect(reported).toEqual([fault]);
+            expect(inner).toBe(1);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+        });
+      });
+    }
+  });
+
+  // SPEC rule 4: 1,000,000 requests run through one semaphore in constant stack depth, in FIFO
+  // order, with every permit returned.
+  describe('stress', () => {
+    const REQUESTS = 1_000_000;
+    const TIMEOUT_MS = 60_000;
+
+    it(
+      'grants 1,000,000 queued acquires in FIFO order from one release, each releasing from its grant',
+      async () => {
+        const semaphore = new Semaphore(1);
+        expect(semaphore.tryAcquire()).toBe(true);
+        let granted = 0;
+        let firstOutOfOrder = -1;
+        const errors = await captureUnhandledErrors(() => {
+          for (let index = 0; index < REQUESTS; index++) {
+            semaphore.acquire().subscribe((ok) => {
+              if ((!ok || index !== granted) && firstOutOfOrder < 0) firstOutOfOrder = index;
+              granted++;
+              semaphore.release();
+            });
+          }
+          expect([semaphore.value, semaphore.waiting]).toEqual([0, REQUESTS]);
+          expect(granted).toBe(0);
+          semaphore.release();
+          expect(granted).toBe(REQUESTS);
+        });
+        expect(errors).toEqual([]);
+        expect(firstOutOfOrder).toBe(-1);
+        expect(granted).toBe(REQUESTS);
+        expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'grants 1,000,000 queued acquires in order while each grant acquires and releases another semaphore',
+      async () => {
+        const semaphore = new Semaphore(1);
+        const inner = new Semaphore(1);
+        expect(semaphore.tryAcquire()).toBe(true);
+        let granted = 0;
+        let innerGranted = 0;
+        let firstOutOfOrder = -1;
+        let innerMissed = 0;
+        const errors = await captureUnhandledErrors(() => {
+          for (let index = 0; index < REQUESTS; index++) {
+            semaphore.acquire().subscribe(() => {
+              if (index !== granted && firstOutOfOrder < 0) firstOutOfOrder = index;
+              granted++;
+              let innerSync = false;
+              inner.acquire().subscribe(() => {
+                innerSync = true;
+                innerGranted++;
+                inner.release();
+              });
+              if (!innerSync) innerMissed++;
+              semaphore.release();
+            });
+          }
+          semaphore.release();
+        });
+        expect(errors).toEqual([]);
+        expect(firstOutOfOrder).toBe(-1);
+        expect([granted, innerGranted, innerMissed]).toEqual([REQUESTS, REQUESTS, 0]);
+        expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        expect([inner.value, inner.waiting]).toEqual([1, 0]);
+      },
+      TIMEOUT_MS,
+    );
+
+    it(
+      'keeps the permit observable on the true value through 1,000,000 chained grants',
+      async () => {
+        const semaphore = new Semaphore(1);
+        semaphore.tryAcquire();
+        const seen: number[] = [];
+        semaphore.subscribe((value) => seen.push(value));
+        let granted = 0;
+        const errors = await captureUnhandledErrors(() => {
+          for (let index = 0; index < REQUESTS; index++) {
+            semaphore.acquire().subscribe(() => {
+              granted++;
+              semaphore.release();
+            });
+          }
+          semaphore.release();
+        });
+        expect(errors).toEqual([]);
+        expect(granted).toBe(REQUESTS);
+        // Every hand-off is whole, so the only settled change is the last release freeing the permit.
+        expect(seen).toEqual([0, 1]);
+      },
+      TIMEOUT_MS,
+    );
   });
 });

@@ -1,8 +1,6 @@
-import type { VirtualTimeScheduler } from 'rxjs';
-
 /**
- * Virtual time for the model-based tests: the reference model's timers ({@link ModelClock}) and the
- * matching way to move an RxJS `VirtualTimeScheduler` forward ({@link advanceScheduler}).
+ * Virtual time for the model-based tests: the reference model's timers ({@link ModelClock}). The
+ * matching way to move an RxJS `VirtualTimeScheduler` forward is `advanceScheduler` (spec/helpers).
  *
  * Both order timers the way `VirtualTimeScheduler` does: by due time, then by the order in which they
  * were scheduled.
@@ -68,16 +66,4 @@ export class ModelClock {
     }
     this.now = target;
   }
-}
-
-/**
- * Moves a `VirtualTimeScheduler` forward by `ms`: runs every action due by then, in order, and
- * leaves the clock at the target even when nothing ran (plain `flush()` would leave `frame` at the
- * last action, so later timers would be scheduled relative to a stale time).
- */
-export function advanceScheduler(scheduler: VirtualTimeScheduler, ms: number): void {
-  const target = scheduler.frame + ms;
-  scheduler.maxFrames = target;
-  scheduler.flush();
-  scheduler.frame = target;
 }

@@ -23,8 +23,9 @@ import {
  * The workload of the leak checks (issue #6): many gated streams on one semaphore and one RLock,
  * finishing every way a gated stream can — completed, errored, timed out (with and without a
  * fallback), rejected by a bulkhead, cut off while waiting or while running, inners of
- * `mergeMapWithPermit` — all on one virtual-time scheduler. Used by spec/leaks.spec.ts (Node and
- * Chromium) and by bench/leaks.js (heap measured with --expose-gc). Free of Node APIs.
+ * `mergeMapWithPermit` — all on one virtual-time scheduler. Used by 'nothing leaks' in
+ * spec/with-permit.spec.ts (Node and Chromium) and by bench/leaks.js (heap measured with
+ * --expose-gc). Free of Node APIs.
  */
 
 export class LeakTestError extends Error {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Observable, VirtualTimeScheduler, defer, of, type Subscriber } from 'rxjs';
 import { LockOwnershipError, PermitTimeoutError, RLock, reentrant } from '../../src/index.js';
 import { holds, same, throwsA } from './check.js';
-import { advanceScheduler } from './clock.js';
+import { advanceScheduler } from '../helpers/index.js';
 import {
   RLockModel,
   plainLockAcquire,

@@ -10,7 +10,7 @@ import {
   mergeMapWithPermit,
   withPermit,
 } from '../../src/index.js';
-import { advanceScheduler } from './clock.js';
+import { advanceScheduler } from '../helpers/index.js';
 import { holds, same, throwsA } from './check.js';
 import {
   SemaphoreModel,
