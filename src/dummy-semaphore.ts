@@ -1,16 +1,7 @@
-import { Observable } from 'rxjs';
-import { registerGateTarget } from './internal/gate-target.js';
-import {
-  acquireHint,
-  checkBoolean,
-  checkFunction,
-  checkOptions,
-  checkPrimitiveOptions,
-  checkPermits,
-  checkScheduler,
-  checkTimeout,
-} from './internal/validate.js';
-import type { AcquireOptions, PermitPool, PrimitiveOptions, WaitOptions } from './types.js';
+import { BackendSemaphore } from './backend-semaphore.js';
+import { DummyBackend } from './core/dummy-backend.js';
+import { checkFunction, checkPrimitiveOptions } from './internal/validate.js';
+import type { PrimitiveOptions } from './types.js';
 
 const KIND = 'DummySemaphore';
 
@@ -35,10 +26,7 @@ const KIND = 'DummySemaphore';
  * constructor accepts any value, but checks its options).
  * @see {@link Semaphore}
  */
-export class DummySemaphore extends Observable<number> implements PermitPool {
-  private readonly label: string;
-  private readonly givenName: string | undefined;
-
+export class DummySemaphore extends BackendSemaphore {
   /**
    * Creates a semaphore that never blocks.
    *
@@ -46,105 +34,15 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
    * @param options `name`: named in messages; `scheduler`: checked, then unused (nothing waits).
    */
   constructor(_value?: number | null, options?: PrimitiveOptions) {
-    super((subscriber) => {
-      subscriber.next(Infinity);
-    });
-    const { name, label } = checkPrimitiveOptions(KIND, options);
-    this.givenName = name;
-    this.label = label;
-    registerGateTarget(this, { backend: null, scheduler: undefined });
-  }
-
-  /** The name given to the constructor, if any. */
-  get name(): string | undefined {
-    return this.givenName;
-  }
-
-  /** Always `Infinity`. */
-  get value(): number {
-    return Infinity;
-  }
-
-  /** Always 0: nothing ever waits. */
-  get waiting(): number {
-    return 0;
-  }
-
-  /** Always `false`. */
-  locked(): boolean {
-    return false;
-  }
-
-  /** Always `true`. */
-  ready(): boolean {
-    return true;
-  }
-
-  /**
-   * Emits `true` synchronously, then completes. Options are checked, then ignored.
-   *
-   * @example
-   * ```ts
-   * new DummySemaphore().acquire().subscribe(console.log); // true
-   * ```
-   * @throws `RangeError` / `TypeError` for bad options, as `Semaphore.acquire`.
-   */
-  acquire(options?: AcquireOptions): Observable<boolean> {
-    const where = `${this.label}.acquire`;
-    const opts = checkOptions<AcquireOptions>(
-      where,
-      options,
-      ['blocking', 'timeout', 'permits', 'scheduler'],
-      acquireHint,
-    );
-    checkBoolean(where, 'options.blocking', opts.blocking);
-    checkTimeout(where, 'options.timeout', opts.timeout);
-    checkPermits(where, 'options.permits', opts.permits ?? 1);
-    checkScheduler(where, 'options.scheduler', opts.scheduler);
-    return new Observable<boolean>((subscriber) => {
-      subscriber.next(true);
-      subscriber.complete();
-    });
-  }
-
-  /**
-   * Always `true`.
-   * @throws `RangeError` when `permits` is not a positive integer.
-   */
-  tryAcquire(permits: number = 1): boolean {
-    checkPermits(`${this.label}.tryAcquire`, 'permits', permits);
-    return true;
-  }
-
-  /**
-   * Does nothing; returns `Infinity`.
-   * @throws `RangeError` when `permits` is not a positive integer.
-   */
-  release(permits: number = 1): number {
-    checkPermits(`${this.label}.release`, 'permits', permits);
-    return Infinity;
-  }
-
-  /**
-   * Emits `Infinity` synchronously, then completes.
-   * @throws `RangeError` / `TypeError` for bad options, as `Semaphore.wait`.
-   */
-  wait(options?: WaitOptions): Observable<number> {
-    const where = `${this.label}.wait`;
-    const opts = checkOptions<WaitOptions>(where, options, ['timeout', 'scheduler']);
-    checkTimeout(where, 'options.timeout', opts.timeout);
-    checkScheduler(where, 'options.scheduler', opts.scheduler);
-    return new Observable<number>((subscriber) => {
-      subscriber.next(Infinity);
-      subscriber.complete();
-    });
+    const { scheduler, name, label } = checkPrimitiveOptions(KIND, options);
+    super(new DummyBackend(label), { scheduler, name });
   }
 
   /**
    * Does nothing (as gevent's): a dummy semaphore never changes, so there is nothing to be told of.
    * @throws `TypeError` when `callback` is not a function.
    */
-  rawlink(callback: (semaphore: this) => void): void {
+  override rawlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.rawlink`, 'callback', callback);
   }
 
@@ -152,7 +50,7 @@ export class DummySemaphore extends Observable<number> implements PermitPool {
    * Does nothing.
    * @throws `TypeError` when `callback` is not a function.
    */
-  unlink(callback: (semaphore: this) => void): void {
+  override unlink(callback: (semaphore: this) => void): void {
     checkFunction(`${this.label}.unlink`, 'callback', callback);
   }
 }

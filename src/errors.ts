@@ -193,3 +193,84 @@ function describeOwner(owner: object): string {
     ? `an owner of class ${constructorName}`
     : 'another owner';
 }
+
+/**
+ * The backend that keeps a primitive's permits failed while a request waited (unreachable, its state
+ * lost): the request is gone and holds nothing. `cause` is what the backend reported.
+ *
+ * @example
+ * ```ts
+ * import { PermitBackendError } from 'rxjs-permits';
+ * import { SimulatedRemoteSemaphore } from 'rxjs-permits/testing';
+ * import { NEVER, asyncScheduler } from 'rxjs';
+ * import { withPermit } from 'rxjs-permits';
+ *
+ * const remote = new SimulatedRemoteSemaphore(0, { latency: 5, scheduler: asyncScheduler });
+ * NEVER.pipe(withPermit(remote)).subscribe({
+ *   error: (error) => console.log(error instanceof PermitBackendError), // true
+ * });
+ * remote.failPending(new Error('connection lost'));
+ * ```
+ */
+export class PermitBackendError extends Error {
+  /** Always `'PermitBackendError'`. */
+  override readonly name = 'PermitBackendError';
+  /** The name of the primitive whose backend failed. */
+  readonly primitive: string;
+
+  /**
+   * Made by a backend; `fields` gives the primitive (default `'Semaphore'`) and the cause.
+   */
+  constructor(fields: Partial<{ primitive: string; cause: unknown }> = {}) {
+    const primitive = fields.primitive ?? 'Semaphore';
+    const cause = fields.cause;
+    const why =
+      cause instanceof Error ? cause.message : cause === undefined ? 'no cause given' : String(cause);
+    super(`${primitive}: the permit backend failed (${why})`, { cause });
+    this.primitive = primitive;
+  }
+}
+
+/**
+ * A held lease was lost: it expired, or the backend's state was lost, so the holder no longer holds
+ * its permits. `regrantable` says whether they may already have been granted to someone else
+ * meanwhile (then the work done under the lease may overlap another holder's: its fencing `token`
+ * lets a resource refuse the stale holder).
+ *
+ * @example
+ * ```ts
+ * import { PermitLostError } from 'rxjs-permits';
+ *
+ * function onError(error: unknown) {
+ *   if (error instanceof PermitLostError && error.regrantable) console.log('stop writing', error.token);
+ * }
+ * ```
+ */
+export class PermitLostError extends Error {
+  /** Always `'PermitLostError'`. */
+  override readonly name = 'PermitLostError';
+  /** The name of the primitive. */
+  readonly primitive: string;
+  /** The fencing token of the lost lease. */
+  readonly token: number;
+  /** Whether the permits may already be held by someone else. */
+  readonly regrantable: boolean;
+
+  /**
+   * Made by a backend; `fields` gives the fields (missing ones default to `'Semaphore'`, token 0 and
+   * regrantable `true`).
+   */
+  constructor(
+    fields: Partial<{ primitive: string; token: number; regrantable: boolean; cause: unknown }> = {},
+  ) {
+    const info = { primitive: 'Semaphore', token: 0, regrantable: true, ...fields };
+    super(
+      `${info.primitive}: the lease with token ${info.token} was lost` +
+        (info.regrantable ? '; its permits may already be held by someone else' : ''),
+      fields.cause === undefined ? undefined : { cause: fields.cause },
+    );
+    this.primitive = info.primitive;
+    this.token = info.token;
+    this.regrantable = info.regrantable;
+  }
+}

@@ -1,4 +1,4 @@
-import { Observable, type SchedulerLike } from 'rxjs';
+import { Observable, asyncScheduler, type SchedulerLike } from 'rxjs';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
 import { reportUnhandledError } from './internal/report-error.js';
@@ -9,9 +9,11 @@ import {
   checkOptions,
   checkPrimitiveOptions,
   checkOwner,
+  checkPriority,
   checkScheduler,
   checkTimeout,
 } from './internal/validate.js';
+import type { PermitStats } from './core/permit-backend.js';
 import type { AcquireOptions, PrimitiveOptions } from './types.js';
 
 const KIND = 'RLock';
@@ -74,7 +76,8 @@ export class RLock extends Observable<number> {
    */
   constructor(options?: PrimitiveOptions) {
     const { scheduler, name, label } = checkPrimitiveOptions(KIND, options);
-    const core = new LockCore(label, reportUnhandledError);
+    const clock = scheduler ?? asyncScheduler;
+    const core = new LockCore(label, reportUnhandledError, () => clock.now());
     super(subscribeToValue(core));
     this.core = core;
     this.scheduler = scheduler;
@@ -145,13 +148,18 @@ export class RLock extends Observable<number> {
     const opts = checkOptions<AcquireOptions>(
       where,
       options,
-      ['blocking', 'timeout', 'scheduler'],
+      ['blocking', 'timeout', 'priority', 'scheduler'],
       acquireHint,
     );
     const blocking = checkBoolean(where, 'options.blocking', opts.blocking) ?? true;
     const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+    const priority = checkPriority(where, 'options.priority', opts.priority);
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
-    return acquirePermits(this.core.backendFor(owner), 1, blocking, timeout, scheduler);
+    return acquirePermits(
+      this.core.backendFor(owner),
+      { permits: 1, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity },
+      scheduler,
+    );
   }
 
   /**
@@ -187,5 +195,18 @@ export class RLock extends Observable<number> {
   release(owner: object): void {
     checkOwner(`${this.label}.release`, 'owner', owner);
     this.core.release(owner);
+  }
+
+  /**
+   * A snapshot of this lock's counts since it was made, as `Semaphore.stats()`: an owner's re-entry
+   * counts as granted with a wait of 0.
+   *
+   * @example
+   * ```ts
+   * console.log(lock.stats().waitMs.max);
+   * ```
+   */
+  stats(): PermitStats {
+    return { name: this.givenName, ...this.core.stats() };
   }
 }

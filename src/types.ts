@@ -1,4 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { PermitStats } from './core/permit-backend.js';
 
 /**
  * Options of `acquire()`.
@@ -25,6 +26,13 @@ export interface AcquireOptions {
    * @default 1
    */
   permits?: number | undefined;
+  /**
+   * Higher is served first: a safe integer. Requests of one priority are served in the order they
+   * came, and a request never overtakes one of its own or a higher priority (strict head-of-line
+   * over the queue ordered by priority, then arrival).
+   * @default 0
+   */
+  priority?: number | undefined;
   /**
    * Runs the timeout. In marble tests, `TestScheduler.run` virtualises the default.
    * @default the primitive's scheduler, else `asyncScheduler`
@@ -80,8 +88,9 @@ export interface PrimitiveOptions {
  * limited(work$, new DummySemaphore()); // no limit
  * ```
  *
- * The operators accept only this library's primitives: another object of this shape is a TypeError
- * when an operator is created.
+ * The operators reach the permits through the {@link PermitBackend} of a {@link BackendSemaphore}:
+ * every primitive of the package is one, and a backend of your own becomes one by extending it.
+ * Another object of this shape is a TypeError when an operator is created.
  */
 export interface PermitPool extends Observable<number> {
   /** Permits available now. */
@@ -98,4 +107,8 @@ export interface PermitPool extends Observable<number> {
   tryAcquire(permits?: number): boolean;
   /** Gives `permits` back; returns `value` after the hand-off. */
   release(permits?: number): number;
+  /** A snapshot of the counts since it was made. */
+  stats(): PermitStats;
+  /** Changes the number of permits (a TypeError where the backend cannot). */
+  adjust(delta: number): number;
 }

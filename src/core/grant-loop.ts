@@ -1,5 +1,3 @@
-import type { PermitGrantee } from './permit-backend.js';
-
 /** A unit of deferred work: a grant to announce, a value to broadcast, listeners to wake. */
 export interface Job {
   nextJob: Job | null;
@@ -34,18 +32,19 @@ export class GrantLoop {
   }
 
   /**
-   * Tells `grantee` of a grant now, in this call, even inside a running loop (rule 5, docs/semantics.md).
+   * Runs `job` (telling a grantee of its grant) now, in this call, even inside a running loop (rule 5,
+   * docs/semantics.md).
    * Operations it makes meanwhile are folded into this one (rule 4): when it is the outermost
    * operation, the jobs they queue run after the grantee returns, before this call does.
    */
-  grantNow(grantee: PermitGrantee): void {
+  grantNow(job: Job): void {
     if (this.running) {
-      grantee.grant();
+      job.runJob();
       return;
     }
     this.running = true;
     try {
-      grantee.grant();
+      job.runJob();
     } finally {
       this.drainHeld();
     }

@@ -1,40 +1,51 @@
 import { LockOwnershipError } from '../errors.js';
 import { GrantLoop, type ErrorReporter } from './grant-loop.js';
-import {
-  GRANTED_TICKET,
-  type PermitGrantee,
-  type PermitBackend,
-  type PermitTicket,
+import type {
+  PermitBackend,
+  PermitDemand,
+  PermitGrantee,
+  PermitStats,
+  PermitTicket,
+  ReadyListener,
+  ValueListener,
 } from './permit-backend.js';
-import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
+import { PriorityQueue } from './priority-queue.js';
+import { ASSIGNED, DONE, QUEUED, RequestNode } from './request-node.js';
+import { StatsCounter } from './stats.js';
 import { ValueWatchers } from './value-watchers.js';
-import { WaiterQueue } from './waiter-queue.js';
 
 /**
- * The engine behind `RLock`: one owner (any object) at a time, a recursion count, and a FIFO of
- * requests. The owner re-enters at once. When the lock is freed, the owner of the oldest queued
- * request takes it, and all of that owner's queued requests are granted together (they are the same
- * owner, so the later ones would re-enter anyway): an owner's place in the queue is that of its
- * oldest request still queued, and a withdrawn request keeps no place (docs/semantics.md, rule 15).
- * Each request sits in two intrusive lists — the queue, and its owner's list — so withdrawal is
- * O(1). It shares the {@link GrantLoop} and {@link ValueWatchers} of the semaphore engine; its value
- * is 1 when free, 0 when held. Free of RxJS.
+ * The engine behind `RLock`: one owner (any object) at a time, a recursion count, and a queue of
+ * requests ordered by priority, then arrival. The owner re-enters at once. When the lock is freed,
+ * the owner of the first queued request takes it, and all of that owner's queued requests are
+ * granted together (they are the same owner, so the later ones would re-enter anyway): an owner's
+ * place in the queue is that of its first request still queued, and a withdrawn request keeps no
+ * place (docs/semantics.md, rules 15 and 19). Each request sits in two intrusive lists — the queue,
+ * and its owner's list — so withdrawal is O(1). One hold draws one fencing token, shared by the
+ * owner's re-entries. It shares the {@link GrantLoop} and {@link ValueWatchers} of the semaphore
+ * engine; its value is 1 when free, 0 when held. Free of RxJS.
  */
 export class LockCore {
   owner: object | null = null;
   count = 0;
-  /** Every queued request, over all waiting owners, in the order they came. */
-  readonly queue = new WaiterQueue<LockRequest>();
+  /** Every queued request, over all waiting owners, in serving order. */
+  readonly queue = new PriorityQueue<LockRequest>();
   private readonly waitingOwners = new Map<object, WaitingOwner>();
   readonly loop: GrantLoop;
   readonly watchers: ValueWatchers;
+  readonly counts: StatsCounter;
+  private lastToken = 0;
+  /** The token of the current hold. */
+  private holdToken = 0;
 
   constructor(
     readonly name: string,
     reportError: ErrorReporter,
+    now: () => number,
   ) {
     this.loop = new GrantLoop(reportError);
     this.watchers = new ValueWatchers(1, reportError, () => this.value);
+    this.counts = new StatsCounter(now);
   }
 
   /** 1 when free, 0 when held. */
@@ -49,26 +60,50 @@ export class LockCore {
 
   /** Takes the lock for `owner` now (re-entering if it holds it) without overtaking a waiting owner. */
   tryAcquire(owner: object): boolean {
-    if (!this.takeNow(owner)) return false;
+    if (this.owner === owner) {
+      this.count++;
+    } else if (this.owner === null) {
+      this.take(owner);
+    } else {
+      this.counts.rejected++;
+      return false;
+    }
+    this.counts.grantedAtOnce();
     this.settle();
     return true;
   }
 
-  request(owner: object, grantee: PermitGrantee): PermitTicket {
-    if (this.takeNow(owner)) {
+  request(owner: object, demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
+    const node = new LockRequest(this, owner, grantee, demand.priority);
+    // The lock is never free while requests are queued: a release hands it on at once.
+    if (this.owner === owner || this.owner === null) {
+      if (this.owner === owner) this.count++;
+      else this.take(owner);
+      node.token = this.holdToken;
+      node.state = ASSIGNED;
+      this.counts.grantedAtOnce();
       this.watchers.settled(this.value, this.loop);
-      this.loop.grantNow(grantee);
-      return GRANTED_TICKET;
+      this.loop.grantNow(node);
+      return node;
+    }
+    if (this.queue.length >= demand.maxWaiting) {
+      node.state = DONE;
+      node.grantee = null;
+      this.counts.rejected++;
+      grantee.refuse({ reason: demand.maxWaiting === 0 ? 'busy' : 'full', waiting: this.queue.length });
+      return node;
     }
     let waiting = this.waitingOwners.get(owner);
     if (waiting === undefined) {
       waiting = new WaitingOwner(owner);
       this.waitingOwners.set(owner, waiting);
     }
-    const request = new LockRequest(this, waiting, grantee);
-    waiting.add(request);
-    this.queue.push(request);
-    return request;
+    node.waitingOwner = waiting;
+    node.queuedAt = this.counts.now();
+    waiting.add(node);
+    this.queue.push(node);
+    this.counts.queued(this.queue.length);
+    return node;
   }
 
   release(owner: object): void {
@@ -78,21 +113,21 @@ export class LockCore {
     this.leaveOnce();
   }
 
-  withdraw(request: LockRequest): boolean {
-    switch (request.state) {
+  withdraw(node: LockRequest, reason: 'timeout' | 'cancel' | undefined): boolean {
+    switch (node.state) {
       case QUEUED: {
-        // The lock is never free while a request is queued (a release grants the next owner at
-        // once), so taking one out never lets another in.
-        const waiting = request.waitingOwner;
-        this.queue.remove(request);
-        if (waiting.remove(request) === 0) this.waitingOwners.delete(waiting.owner);
-        request.state = WITHDRAWN;
-        request.grantee = null;
+        // The lock is never free while a request is queued, so taking one out never lets another in.
+        const waiting = node.waitingOwner!;
+        this.queue.remove(node);
+        if (waiting.remove(node) === 0) this.waitingOwners.delete(waiting.owner);
+        node.state = DONE;
+        node.grantee = null;
+        this.counts.left(reason);
         return true;
       }
       case ASSIGNED:
-        request.state = WITHDRAWN;
-        request.grantee = null;
+        node.state = DONE;
+        node.grantee = null;
         this.leaveOnce();
         return true;
       default:
@@ -100,15 +135,29 @@ export class LockCore {
     }
   }
 
-  private takeNow(owner: object): boolean {
-    if (this.owner === owner) {
-      this.count++;
-      return true;
-    }
-    if (this.owner !== null || this.queue.length !== 0) return false;
+  stats(): Omit<PermitStats, 'name'> {
+    return this.counts.snapshot(this.value, this.queue.length);
+  }
+
+  watchValue(listener: ValueListener): () => void {
+    const watch = this.watchers.watchValue(listener, this.value);
+    return () => this.watchers.unwatchValue(watch);
+  }
+
+  watchReady(listener: ReadyListener): () => void {
+    const watch = this.watchers.watchReady(listener);
+    return () => this.watchers.unwatchReady(watch);
+  }
+
+  /** The lock seen by one owner, through the backend contract (a lock has one permit). */
+  backendFor(owner: object): LockBackend {
+    return new LockBackend(this, owner);
+  }
+
+  private take(owner: object): void {
     this.owner = owner;
     this.count = 1;
-    return true;
+    this.holdToken = ++this.lastToken;
   }
 
   /** One level of the owner's recursion ends; at zero the next waiting owner takes the lock. */
@@ -120,20 +169,24 @@ export class LockCore {
     this.settle();
   }
 
-  /** The owner of the oldest queued request takes the lock with all its queued requests. */
+  /** The owner of the first queued request takes the lock with all its queued requests. */
   private grantNextOwner(): void {
     const head = this.queue.head;
     if (head === null) return;
-    const next = head.waitingOwner;
+    const next = head.waitingOwner!;
     this.waitingOwners.delete(next.owner);
-    this.owner = next.owner;
-    let request: LockRequest | null;
-    while ((request = next.first) !== null) {
-      next.remove(request);
-      this.queue.remove(request);
+    this.take(next.owner);
+    this.count = 0;
+    const now = this.counts.now();
+    let node: LockRequest | null;
+    while ((node = next.first) !== null) {
+      next.remove(node);
+      this.queue.remove(node);
       this.count++;
-      request.state = ASSIGNED;
-      this.loop.push(request);
+      node.state = ASSIGNED;
+      node.token = this.holdToken;
+      this.counts.grantedAfterQueue(now - node.queuedAt);
+      this.loop.push(node);
     }
     this.watchers.handoffs++;
   }
@@ -141,11 +194,6 @@ export class LockCore {
   private settle(): void {
     this.watchers.settled(this.value, this.loop);
     this.loop.drain();
-  }
-
-  /** A {@link PermitBackend} that acts for `owner` (a lock has one permit: `permits` is ignored). */
-  backendFor(owner: object): LockSource {
-    return new LockSource(this, owner);
   }
 }
 
@@ -157,47 +205,58 @@ class WaitingOwner {
 
   constructor(readonly owner: object) {}
 
-  add(request: LockRequest): void {
-    request.ownerPrev = this.last;
-    request.ownerNext = null;
-    if (this.last === null) this.first = request;
-    else this.last.ownerNext = request;
-    this.last = request;
+  add(node: LockRequest): void {
+    node.ownerPrev = this.last;
+    node.ownerNext = null;
+    if (this.last === null) this.first = node;
+    else this.last.ownerNext = node;
+    this.last = node;
     this.length++;
   }
 
-  /** Unlinks `request`, which must be this owner's; returns how many are left. */
-  remove(request: LockRequest): number {
-    const { ownerPrev, ownerNext } = request;
+  /** Unlinks `node`, which must be this owner's; returns how many are left. */
+  remove(node: LockRequest): number {
+    const { ownerPrev, ownerNext } = node;
     if (ownerPrev === null) this.first = ownerNext;
     else ownerPrev.ownerNext = ownerNext;
     if (ownerNext === null) this.last = ownerPrev;
     else ownerNext.ownerPrev = ownerPrev;
-    request.ownerPrev = request.ownerNext = null;
+    node.ownerPrev = node.ownerNext = null;
     return --this.length;
   }
 }
 
+/** One request for the lock: ticket, queue node, job and (once granted) lease of one hold level. */
 class LockRequest extends RequestNode<LockRequest> {
   /** Links in the owner's own list (`prev`/`next` link the lock's queue). */
   ownerPrev: LockRequest | null = null;
   ownerNext: LockRequest | null = null;
+  waitingOwner: WaitingOwner | null = null;
 
   constructor(
     private readonly core: LockCore,
-    readonly waitingOwner: WaitingOwner,
+    readonly owner: object,
     grantee: PermitGrantee,
+    priority: number,
   ) {
-    super(grantee);
+    super(grantee, 1, priority);
   }
 
-  withdraw(): boolean {
-    return this.core.withdraw(this);
+  withdraw(reason?: 'timeout' | 'cancel'): boolean {
+    return this.core.withdraw(this, reason);
+  }
+
+  protected giveBack(): void {
+    this.core.release(this.owner);
+  }
+
+  protected waitingNow(): number {
+    return this.core.waiting;
   }
 }
 
-/** The lock seen by one owner, through the interface the operators use. */
-export class LockSource implements PermitBackend {
+/** The lock seen by one owner, through the {@link PermitBackend} contract. */
+export class LockBackend implements PermitBackend {
   readonly maxPermits = 1;
 
   constructor(
@@ -209,20 +268,36 @@ export class LockSource implements PermitBackend {
     return this.core.name;
   }
 
+  get value(): number {
+    return this.core.value;
+  }
+
   get waiting(): number {
     return this.core.waiting;
+  }
+
+  request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
+    return this.core.request(this.owner, demand, grantee);
   }
 
   tryAcquire(): boolean {
     return this.core.tryAcquire(this.owner);
   }
 
-  request(_permits: number, grantee: PermitGrantee): PermitTicket {
-    return this.core.request(this.owner, grantee);
-  }
-
   release(): number {
     this.core.release(this.owner);
     return this.core.value;
+  }
+
+  stats(): Omit<PermitStats, 'name'> {
+    return this.core.stats();
+  }
+
+  watchValue(listener: ValueListener): () => void {
+    return this.core.watchValue(listener);
+  }
+
+  watchReady(listener: ReadyListener): () => void {
+    return this.core.watchReady(listener);
   }
 }

@@ -1,46 +1,147 @@
+import type { PermitBackendError, PermitLostError } from '../errors.js';
+
 /**
- * The one small interface between the operators and whatever hands out permits.
+ * A held grant of permits, delivered to the grantee of a request. Its `token` is a fencing token:
+ * strictly greater than every token the primitive granted before, so a resource that records the
+ * highest token it has seen can refuse a stale holder.
  *
- * The in-process `Semaphore` implements it with {@link SemaphoreCore}; backends planned next (permits
- * shared by workers through SharedArrayBuffer, or by machines through Redis) implement the same four
- * calls and may grant asynchronously. Nothing here depends on RxJS.
+ * @example
+ * ```ts
+ * // with usingLease, withPermit's twin that hands the stream its lease:
+ * usingLease(writers, (lease) => store.write(data, { fencingToken: lease.token }));
+ * ```
  */
-export interface PermitBackend {
-  /** Named in error messages: `Semaphore`, `BoundedSemaphore`, ... */
-  readonly name: string;
-  /** The most permits one request can ever be granted (`Infinity` when unbounded). */
-  readonly maxPermits: number;
-  /** Requests queued now, not yet granted. */
-  readonly waiting: number;
-  /**
-   * Takes `permits` now if that is possible without overtaking a queued request.
-   * Never queues. Returns whether the permits were taken.
-   */
-  tryAcquire(permits: number): boolean;
-  /**
-   * Queues a request for `permits`. `grantee.grant()` is called exactly once when the permits are
-   * the grantee's — synchronously, before `request` returns, when nobody is queued and they are free
-   * (in-process sources), or later — unless the request is withdrawn first.
-   */
-  request(permits: number, grantee: PermitGrantee): PermitTicket;
-  /** Gives `permits` back and hands them to queued requests. Returns the value after the hand-off. */
-  release(permits: number): number;
+export interface Lease extends Disposable {
+  /** How many permits it holds. */
+  readonly permits: number;
+  /** Its fencing token: strictly increasing per primitive (per key, for a remote one). */
+  readonly token: number;
+  /** Whether it was released (or lost): it holds nothing any more. */
+  readonly released: boolean;
+  /** Gives the permits back; a second call does nothing. */
+  release(): void;
+  /** The same as {@link release}, for `using`. */
+  [Symbol.dispose](): void;
 }
 
-/** Told once that its request was granted; from then on it holds the permits. */
+/** What a request asks a {@link PermitBackend} for. */
+export interface PermitDemand {
+  /** A positive integer. */
+  readonly permits: number;
+  /** A safe integer; higher is served first, FIFO within a priority. */
+  readonly priority: number;
+  /**
+   * When the permits are not grantable at once: refuse at once if this many requests or more are
+   * already queued. `0`: now or never (`tryAcquire`, `timeout <= 0`, a full bulkhead); `Infinity`:
+   * always wait. The backend decides atomically with the grant, so a remote bulkhead is exact.
+   */
+  readonly maxWaiting: number;
+}
+
+/** Why a request was refused without waiting. */
+export interface PermitRefusal {
+  /**
+   * `'busy'`: not grantable now and it may not wait (`maxWaiting: 0`); `'full'`: `maxWaiting`
+   * requests were already queued; `'never'`: it asks more than the primitive could ever grant (a
+   * bound lowered by `adjust` below it).
+   */
+  readonly reason: 'busy' | 'full' | 'never';
+  /** Requests queued when it was refused (not counting itself). */
+  readonly waiting: number;
+}
+
+/**
+ * The party a request answers to. The backend calls exactly one of `grant`, `refuse` and `fail`,
+ * once — synchronously inside `request` or later — unless the request is withdrawn first; after a
+ * grant it may call `lose` once.
+ */
 export interface PermitGrantee {
-  grant(): void;
+  /** The permits are held from now on, as `lease`. */
+  grant(lease: Lease): void;
+  /** Refused without waiting; nothing is held. */
+  refuse(refusal: PermitRefusal): void;
+  /** The backend failed (unreachable, state lost) while the request waited; nothing is held. */
+  fail(error: PermitBackendError): void;
+  /** A lease granted to this grantee was lost: it holds nothing any more. */
+  lose(error: PermitLostError): void;
 }
 
 /** The caller's handle on one request. */
 export interface PermitTicket {
   /**
-   * Withdraws the request if it has not been granted yet: it then consumes nothing and its grantee
-   * is never called, and `true` is returned. Returns `false` once the grantee has been told of its
-   * grant (the caller holds the permits and must release them), and on a second withdrawal.
+   * Withdraws the request if its grantee has not been told of a grant (or refusal, or failure)
+   * yet: it then consumes nothing, its grantee is never called, and `true` is returned. Returns
+   * `false` once the grantee was told. Synchronous for the caller: what a remote backend already
+   * sent, it cleans up itself.
+   *
+   * @param reason `'timeout'` counts in `stats().timedOut`, `'cancel'` in `stats().withdrawn`.
    */
-  withdraw(): boolean;
+  withdraw(reason?: 'timeout' | 'cancel'): boolean;
 }
 
-/** The ticket of a request granted at once: there is nothing left to withdraw. */
-export const GRANTED_TICKET: PermitTicket = Object.freeze({ withdraw: () => false });
+/** Counts kept by a primitive since it was made (`stats()`). */
+export interface PermitStats {
+  /** The primitive's name, if it was given one. */
+  readonly name: string | undefined;
+  /** As the `value` getter: permits free now (negative: owed after `adjust`). */
+  readonly value: number;
+  /** As the `waiting` getter: requests queued now. */
+  readonly waiting: number;
+  /** Requests granted (a request granted at once counts, with a wait of 0). */
+  readonly granted: number;
+  /** Requests that timed out while queued. */
+  readonly timedOut: number;
+  /** Requests refused without waiting: `tryAcquire` false, non-blocking or `timeout <= 0` failures, a full bulkhead. */
+  readonly rejected: number;
+  /** Requests withdrawn while queued (unsubscribed, aborted). */
+  readonly withdrawn: number;
+  /** The most requests ever queued at once. */
+  readonly peakWaiting: number;
+  /** Queued time of granted requests, in ms of the primitive's scheduler's clock. */
+  readonly waitMs: { readonly count: number; readonly total: number; readonly max: number };
+}
+
+/** Told each settled value of a primitive. */
+export interface ValueListener {
+  next(value: number): void;
+}
+
+/** Told once, with the value, the next time the primitive is ready. */
+export interface ReadyListener {
+  onReady(value: number): void;
+}
+
+/**
+ * The contract between the RxJS layer (the operators, `acquire`, `wait`, `rawlink`, the permit
+ * observable, leases) and whatever keeps the permits: the in-process engine, shared memory, a
+ * server. It is the way to write a backend: implement it, and wrap it in a `BackendSemaphore`.
+ *
+ * A backend may answer later and may fail: `request` returns a ticket at once, and the grantee is
+ * told of the grant, refusal or failure when the backend knows. Nothing here depends on RxJS.
+ */
+export interface PermitBackend {
+  /** How messages and errors name the primitive: `Semaphore "uploads"`. */
+  readonly name: string;
+  /** Permits free now, as far as this process knows. */
+  readonly value: number;
+  /** Requests queued now, as far as this process knows. */
+  readonly waiting: number;
+  /** The most permits one request can ever be granted (`Infinity` when unbounded). */
+  readonly maxPermits: number;
+  /** A backend that never limits anything: the operators pass streams through untouched. */
+  readonly unlimited?: boolean;
+  /** Asks for permits; see {@link PermitGrantee} for the answers. */
+  request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket;
+  /** Takes `permits` now if that is possible without overtaking any queued request; never queues. */
+  tryAcquire(permits: number): boolean;
+  /** Gives back permits taken without a lease (`tryAcquire`, `acquire()`); returns the value after. */
+  release(permits: number): number;
+  /** Changes the number of permits (rule 20); absent when the backend cannot. */
+  adjust?(delta: number): number;
+  /** A fresh snapshot of the counts (without `name`, which the primitive adds). */
+  stats(): Omit<PermitStats, 'name'>;
+  /** Tells `listener` the value now, then every settled change; returns the way to stop. */
+  watchValue(listener: ValueListener): () => void;
+  /** Tells `listener` once, the next time the value is > 0 (not now); returns the way to cancel. */
+  watchReady(listener: ReadyListener): () => void;
+}

@@ -1,43 +1,82 @@
 import type { Job } from './grant-loop.js';
-import type { PermitGrantee, PermitTicket } from './permit-backend.js';
-import type { QueueNode } from './waiter-queue.js';
+import type { Lease, PermitGrantee, PermitTicket } from './permit-backend.js';
+import type { Level, PriorityNode } from './priority-queue.js';
 
-// The states of a queued request, and who moves it (docs/semantics.md, rules 3, 6 and 7):
+// The states of a request of an in-process engine, and who moves it (docs/semantics.md, rules 3, 6,
+// 7 and 20):
 //
-//   QUEUED ──(hand-off: release / withdraw of a blocking head)──> ASSIGNED ──(grant loop)──> GRANTED
-//     │                                                              │
-//     └──(withdraw: unsubscribe, timeout)──> WITHDRAWN <──(withdraw)─┘  permits go back at once
+//   QUEUED ──(hand-off: release, adjust, withdraw of a blocking head)──> ASSIGNED ──(loop)──> GRANTED
+//     │  │                                                                  │                  │
+//     │  └──(adjust: can never fit)──> REFUSING ──(loop)──> DONE            │     (lease.release)
+//     └──(withdraw: unsubscribe, timeout)──> DONE <──────────(withdraw)─────┘                  v
+//                                                                                          RELEASED
 //
 // ASSIGNED: the permits are deducted and the grant is queued in the grant loop, not yet told; a
 // withdrawal then gives them back and re-examines the queue. Once GRANTED, withdraw() returns false:
-// the grantee holds the permits and releases them itself.
+// the grantee holds the permits as this node, its lease, and gives them back with release().
 export const QUEUED = 0;
-/** Dequeued and its permits deducted; the grantee is told when the loop reaches the job. */
 export const ASSIGNED = 1;
 export const GRANTED = 2;
-export const WITHDRAWN = 3;
-export type RequestState = typeof QUEUED | typeof ASSIGNED | typeof GRANTED | typeof WITHDRAWN;
+export const DONE = 3;
+export const RELEASED = 4;
+export const REFUSING = 5;
+export type RequestState =
+  typeof QUEUED | typeof ASSIGNED | typeof GRANTED | typeof DONE | typeof RELEASED | typeof REFUSING;
 
 /**
- * One queued request of an engine: a node of its waiter queue, a job of its grant loop once
- * assigned, and the caller's ticket.
+ * One request of an in-process engine, from first to last: a node of its queue, a job of its grant
+ * loop once assigned, the caller's ticket, and — once granted — the grantee's lease. One object.
  */
-export abstract class RequestNode<N extends RequestNode<N>> implements QueueNode<N>, Job, PermitTicket {
+export abstract class RequestNode<N extends RequestNode<N>>
+  implements PriorityNode<N>, Job, PermitTicket, Lease
+{
   prev: N | null = null;
   next: N | null = null;
+  level: Level<N> | null = null;
   nextJob: Job | null = null;
   state: RequestState = QUEUED;
+  /** The fencing token, drawn when the permits are assigned. */
+  token = 0;
+  /** When it was queued, on the engine's clock (for `stats().waitMs`). */
+  queuedAt = 0;
 
-  constructor(public grantee: PermitGrantee | null) {}
+  constructor(
+    public grantee: PermitGrantee | null,
+    readonly permits: number,
+    readonly priority: number,
+  ) {}
 
-  /** Tells the grantee of its grant, unless the request was withdrawn after it was assigned. */
+  /** Tells the grantee of its grant (or of a refusal decided while it was queued). */
   runJob(): void {
-    if (this.state !== ASSIGNED) return;
-    this.state = GRANTED;
-    const grantee = this.grantee!;
-    this.grantee = null;
-    grantee.grant();
+    const grantee = this.grantee;
+    if (this.state === ASSIGNED) {
+      this.state = GRANTED;
+      this.grantee = null;
+      grantee!.grant(this);
+    } else if (this.state === REFUSING) {
+      this.state = DONE;
+      this.grantee = null;
+      grantee!.refuse({ reason: 'never', waiting: this.waitingNow() });
+    }
   }
 
-  abstract withdraw(): boolean;
+  get released(): boolean {
+    return this.state === RELEASED;
+  }
+
+  /** Gives the permits back, once; later calls (and calls before the grant) do nothing. */
+  release(): void {
+    if (this.state !== GRANTED) return;
+    this.state = RELEASED;
+    this.giveBack();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  abstract withdraw(reason?: 'timeout' | 'cancel'): boolean;
+  /** Gives the held permits back to the engine. */
+  protected abstract giveBack(): void;
+  protected abstract waitingNow(): number;
 }

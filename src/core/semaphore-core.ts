@@ -1,38 +1,51 @@
 import { OverReleaseError } from '../errors.js';
 import { GrantLoop, type ErrorReporter } from './grant-loop.js';
-import {
-  GRANTED_TICKET,
-  type PermitGrantee,
-  type PermitBackend,
-  type PermitTicket,
+import type {
+  PermitBackend,
+  PermitDemand,
+  PermitGrantee,
+  PermitStats,
+  PermitTicket,
+  ReadyListener,
+  ValueListener,
 } from './permit-backend.js';
-import { ASSIGNED, QUEUED, RequestNode, WITHDRAWN } from './request-node.js';
+import { PriorityQueue } from './priority-queue.js';
+import { ASSIGNED, DONE, QUEUED, REFUSING, RequestNode } from './request-node.js';
+import { StatsCounter } from './stats.js';
 import { ValueWatchers } from './value-watchers.js';
-import { WaiterQueue } from './waiter-queue.js';
 
 /**
- * The in-process permit engine behind `Semaphore` and `BoundedSemaphore`: a counter, a FIFO of
- * requests with O(1) withdrawal, strict head-of-line granting (also for weighted requests), and the
- * trampolined {@link GrantLoop}. Free of RxJS; arguments are trusted (the public classes check them).
+ * The in-process permit engine behind `Semaphore` and `BoundedSemaphore`, and the first
+ * implementation of the {@link PermitBackend} contract: a counter, a queue ordered by priority then
+ * arrival with O(1) withdrawal, strict head-of-line granting (also for weighted requests), fencing
+ * tokens, `adjust`, statistics, and the trampolined {@link GrantLoop}. Free of RxJS; arguments are
+ * trusted (the public classes check them).
  */
 export class SemaphoreCore implements PermitBackend {
-  /** Permits not taken. */
+  /** Permits not taken; negative while permits removed by `adjust` are still owed. */
   value: number;
-  readonly queue = new WaiterQueue<QueuedRequest>();
+  /** The highest value a release may reach; `Infinity` when unbounded. */
+  bound: number;
+  readonly queue = new PriorityQueue<QueuedRequest>();
   readonly loop: GrantLoop;
   readonly watchers: ValueWatchers;
+  readonly counts: StatsCounter;
+  /** The last fencing token drawn. */
+  private lastToken = 0;
 
   constructor(
     value: number,
-    /** The highest value a release may reach; `Infinity` when unbounded. */
-    readonly bound: number,
+    bounded: boolean,
     /** Named in error messages. */
     readonly name: string,
     reportError: ErrorReporter,
+    now: () => number,
   ) {
     this.value = value;
+    this.bound = bounded ? value : Infinity;
     this.loop = new GrantLoop(reportError);
     this.watchers = new ValueWatchers(value, reportError, () => this.value);
+    this.counts = new StatsCounter(now);
   }
 
   get maxPermits(): number {
@@ -44,20 +57,36 @@ export class SemaphoreCore implements PermitBackend {
   }
 
   tryAcquire(permits: number): boolean {
-    if (!this.grantableNow(permits)) return false;
+    if (this.queue.length !== 0 || this.value < permits) {
+      this.counts.rejected++;
+      return false;
+    }
     this.value -= permits;
+    this.lastToken++;
+    this.counts.grantedAtOnce();
     this.settle();
     return true;
   }
 
-  request(permits: number, grantee: PermitGrantee): PermitTicket {
-    if (this.grantableNow(permits)) {
-      this.takeAndGrant(permits, grantee);
-      return GRANTED_TICKET;
+  request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
+    const { permits, priority, maxWaiting } = demand;
+    const node = new QueuedRequest(this, grantee, permits, priority);
+    if (permits > this.bound) return this.refuse(node, 'never');
+    // Granted at once when nobody of equal or higher priority is queued and the permits are free.
+    if (this.value >= permits && priority > this.queue.topPriority) {
+      this.value -= permits;
+      node.token = ++this.lastToken;
+      node.state = ASSIGNED;
+      this.counts.grantedAtOnce();
+      this.watchers.settled(this.value, this.loop);
+      this.loop.grantNow(node);
+      return node;
     }
-    const request = new QueuedRequest(this, permits, grantee);
-    this.queue.push(request);
-    return request;
+    if (this.queue.length >= maxWaiting) return this.refuse(node, maxWaiting === 0 ? 'busy' : 'full');
+    node.queuedAt = this.counts.now();
+    this.queue.push(node);
+    this.counts.queued(this.queue.length);
+    return node;
   }
 
   release(permits: number): number {
@@ -70,14 +99,51 @@ export class SemaphoreCore implements PermitBackend {
     return this.value;
   }
 
+  /**
+   * Adds `delta` permits (or removes them: `value` may go negative, "owed", and nothing is granted
+   * until it is positive again). A bounded engine moves its bound too; queued requests that can no
+   * longer fit under it are refused. Returns `value`.
+   */
+  adjust(delta: number): number {
+    if (delta === 0) return this.value;
+    if (this.bound !== Infinity) {
+      if (this.bound + delta < 0) {
+        throw new RangeError(
+          `${this.name}.adjust: ${delta} would lower the bound from ${this.bound} to ${this.bound + delta}, below 0`,
+        );
+      }
+      this.bound += delta;
+      if (delta < 0) this.refuseOversized();
+    }
+    this.value += delta;
+    if (this.queue.head !== null) this.grantQueued();
+    this.settle();
+    return this.value;
+  }
+
+  stats(): Omit<PermitStats, 'name'> {
+    return this.counts.snapshot(this.value, this.queue.length);
+  }
+
+  watchValue(listener: ValueListener): () => void {
+    const watch = this.watchers.watchValue(listener, this.value);
+    return () => this.watchers.unwatchValue(watch);
+  }
+
+  watchReady(listener: ReadyListener): () => void {
+    const watch = this.watchers.watchReady(listener);
+    return () => this.watchers.unwatchReady(watch);
+  }
+
   /** Takes a request out of the queue, or gives back the permits of one not yet told of its grant. */
-  withdraw(request: QueuedRequest): boolean {
-    switch (request.state) {
+  withdraw(node: QueuedRequest, reason: 'timeout' | 'cancel' | undefined): boolean {
+    switch (node.state) {
       case QUEUED: {
-        const wasHead = this.queue.head === request;
-        this.queue.remove(request);
-        request.state = WITHDRAWN;
-        request.grantee = null;
+        const wasHead = this.queue.head === node;
+        this.queue.remove(node);
+        node.state = DONE;
+        node.grantee = null;
+        this.counts.left(reason);
         // A withdrawn weighted head may have blocked smaller requests behind it (rule 7).
         if (wasHead) {
           this.grantQueued();
@@ -86,9 +152,10 @@ export class SemaphoreCore implements PermitBackend {
         return true;
       }
       case ASSIGNED:
-        request.state = WITHDRAWN;
-        request.grantee = null;
-        this.value += request.permits;
+        // Granted by the engine, withdrawn before its grantee was told: the permits go back.
+        node.state = DONE;
+        node.grantee = null;
+        this.value += node.permits;
         this.grantQueued();
         this.settle();
         return true;
@@ -97,23 +164,42 @@ export class SemaphoreCore implements PermitBackend {
     }
   }
 
-  private grantableNow(permits: number): boolean {
-    return this.queue.head === null && this.value >= permits;
+  /** Refuses a request that was never queued: its grantee is told now, inside `request`. */
+  private refuse(node: QueuedRequest, reason: 'busy' | 'full' | 'never'): QueuedRequest {
+    const grantee = node.grantee!;
+    node.state = DONE;
+    node.grantee = null;
+    this.counts.rejected++;
+    grantee.refuse({ reason, waiting: this.queue.length });
+    return node;
   }
 
-  private takeAndGrant(permits: number, grantee: PermitGrantee): void {
-    this.value -= permits;
-    this.watchers.settled(this.value, this.loop);
-    this.loop.grantNow(grantee);
+  /** After the bound fell: queued requests that could never fit are refused, through the loop. */
+  private refuseOversized(): void {
+    let node = this.queue.head;
+    while (node !== null) {
+      const next = this.queue.after(node);
+      if (node.permits > this.bound) {
+        this.queue.remove(node);
+        node.state = REFUSING;
+        this.counts.rejected++;
+        this.loop.push(node);
+      }
+      node = next;
+    }
   }
 
   /** Serves the queue from its head while the head fits: the atomic part of a hand-off. */
   private grantQueued(): void {
     let head: QueuedRequest | null;
+    let now = -1;
     while ((head = this.queue.head) !== null && head.permits <= this.value) {
       this.queue.remove(head);
       this.value -= head.permits;
       head.state = ASSIGNED;
+      head.token = ++this.lastToken;
+      if (now < 0) now = this.counts.now();
+      this.counts.grantedAfterQueue(now - head.queuedAt);
       this.watchers.handoffs++;
       this.loop.push(head);
     }
@@ -126,17 +212,26 @@ export class SemaphoreCore implements PermitBackend {
   }
 }
 
-/** One queued request of a semaphore. */
+/** One request of a semaphore, from queued to released: ticket, queue node, job and lease. */
 export class QueuedRequest extends RequestNode<QueuedRequest> {
   constructor(
     private readonly core: SemaphoreCore,
-    readonly permits: number,
-    grantee: PermitGrantee | null,
+    grantee: PermitGrantee,
+    permits: number,
+    priority: number,
   ) {
-    super(grantee);
+    super(grantee, permits, priority);
   }
 
-  withdraw(): boolean {
-    return this.core.withdraw(this);
+  withdraw(reason?: 'timeout' | 'cancel'): boolean {
+    return this.core.withdraw(this, reason);
+  }
+
+  protected giveBack(): void {
+    this.core.release(this.permits);
+  }
+
+  protected waitingNow(): number {
+    return this.core.waiting;
   }
 }

@@ -1,23 +1,21 @@
 import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
-import type { PermitBackend } from '../core/permit-backend.js';
+import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import type { PermitBackendError, PermitLostError } from '../errors.js';
 import { PermitRequest, type WaitConfig } from './permit-request.js';
+import { reportUnhandledError } from './report-error.js';
 
 /**
  * The cold `Observable<boolean>` behind `acquire()`: each subscription is one request; it emits
- * `true` when granted (the subscriber then holds the permits) or `false` when a non-blocking or timed
- * request fails, then completes. Unsubscribing while queued withdraws the request.
- *
- * @param timeout `null` waits for ever; `<= 0` does not wait (nor does `blocking: false`).
+ * `true` when granted (the subscriber then holds the permits, and gives them back with `release`)
+ * or `false` when a non-blocking or timed request fails, then completes. Unsubscribing while queued
+ * withdraws the request. A backend failure errors it with `PermitBackendError`.
  */
 export function acquirePermits(
   backend: PermitBackend,
-  permits: number,
-  blocking: boolean,
-  timeout: number | null,
+  config: WaitConfig,
   scheduler: SchedulerLike | undefined,
 ): Observable<boolean> {
-  const config: WaitConfig = { permits, timeout: blocking ? timeout : 0, scheduler, maxWaiting: Infinity };
-  return new Observable<boolean>((subscriber) => new AcquireRequest(subscriber, backend, config));
+  return new Observable<boolean>((subscriber) => new AcquireRequest(subscriber, backend, config, scheduler));
 }
 
 /** One `acquire()` subscription: `true` on the grant, `false` at the timeout. */
@@ -26,12 +24,13 @@ class AcquireRequest extends PermitRequest {
     private readonly subscriber: Subscriber<boolean>,
     backend: PermitBackend,
     config: WaitConfig,
+    scheduler: SchedulerLike | undefined,
   ) {
     super();
-    this.ask(backend, config);
+    this.ask(backend, config, scheduler);
   }
 
-  protected onGrant(): void {
+  protected onGrant(_lease: Lease): void {
     this.subscriber.next(true);
     this.subscriber.complete();
   }
@@ -39,5 +38,18 @@ class AcquireRequest extends PermitRequest {
   protected onTimeout(): void {
     this.subscriber.next(false);
     this.subscriber.complete();
+  }
+
+  protected onRefused(): void {
+    this.onTimeout();
+  }
+
+  protected onFailure(error: PermitBackendError): void {
+    this.subscriber.error(error);
+  }
+
+  /** The `acquire()` stream is over; nobody holds the lease but the caller, anonymously. */
+  protected onLost(error: PermitLostError): void {
+    reportUnhandledError(error);
   }
 }

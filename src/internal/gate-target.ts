@@ -3,11 +3,11 @@ import type { PermitBackend } from '../core/permit-backend.js';
 import { describeValue } from './validate.js';
 
 /**
- * What an operator needs of a primitive: its {@link PermitBackend} (`null` for a primitive that never
- * blocks, whose streams pass through untouched) and its default scheduler for timeouts.
+ * What an operator needs of a primitive: its {@link PermitBackend} and its default scheduler for
+ * timeouts.
  */
 export interface GateTarget {
-  readonly backend: PermitBackend | null;
+  readonly backend: PermitBackend;
   readonly scheduler: SchedulerLike | undefined;
 }
 

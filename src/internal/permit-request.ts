@@ -1,80 +1,115 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
-import type { PermitBackend, PermitGrantee, PermitTicket } from '../core/permit-backend.js';
+import type {
+  Lease,
+  PermitBackend,
+  PermitGrantee,
+  PermitRefusal,
+  PermitTicket,
+} from '../core/permit-backend.js';
+import type { PermitBackendError, PermitLostError } from '../errors.js';
 import { scheduleOrWithdraw } from './schedule.js';
 
 /** How one request waits, fixed when the `acquire()` call or the operator is made. */
 export interface WaitConfig {
   readonly permits: number;
+  /** A safe integer; higher is served first (rule 19). */
+  readonly priority: number;
   /**
    * `null`: wait for ever. `<= 0`: do not wait — granted at once when the permits are free and
-   * nobody is queued, else it times out at once (docs/semantics.md, rule 6).
+   * nobody of equal or higher priority is queued, else it times out at once (rule 6).
    */
   readonly timeout: number | null;
-  readonly scheduler: SchedulerLike | undefined;
-  /** Refuse at once (a bulkhead) when, with this request queued, more than this many wait. */
+  /**
+   * A bulkhead: refused at once when this many requests are already queued and the permits are not
+   * free (`Infinity`: none). Decided by the backend, atomically with the grant.
+   */
   readonly maxWaiting: number;
 }
 
 /**
  * One request for permits made by the RxJS layer — an `acquire()` subscription, a gated stream, a
- * value of `mergeMapWithPermit` — from the moment it asks until it is granted, refused, times out
- * or is withdrawn. Every path waits the same way ({@link ask}); subclasses say what a grant, a
- * timeout and a refusal do. It is also the teardown of a subscription that waits.
+ * value of `mergeMapWithPermit` — from the moment it asks until it is answered or withdrawn. It is
+ * the backend's grantee: every path asks the same way ({@link ask}), and subclasses say what a
+ * grant, a timeout, a refusal, a backend failure and a lost lease do. It is also the teardown of a
+ * subscription that waits.
  *
  * ```
- *   ask ──> granted at once ─────────────────────────────> onGrant
- *    │
- *    └───> queued ──> grant (from the backend) ──────────> onGrant
- *             ├─────> bulkhead full: withdrawn ──────────> onRefused
- *             ├─────> timeout (or timeout <= 0): withdrawn > onTimeout
- *             └─────> unsubscribe: withdrawn ────────────> (nothing)
+ *   ask ──> granted at once ──────────────────────────────> onGrant(lease)
+ *    ├────> refused at once (timeout <= 0, bulkhead full) ─> onTimeout / onRefused
+ *    └────> queued ──> grant (from the backend) ──────────> onGrant(lease) ··> lose ──> onLost
+ *              ├─────> failure (backend unreachable) ────> onFailure
+ *              ├─────> timeout: withdrawn ───────────────> onTimeout
+ *              └─────> unsubscribe: withdrawn ───────────> (nothing)
  * ```
- * A timeout or an unsubscribe that comes after the grant withdraws nothing (the ticket says so),
+ * A timeout or an unsubscribe that comes after the answer withdraws nothing (the ticket says so),
  * so a permit is never lost or given twice, whatever their order in one frame.
  */
 export abstract class PermitRequest implements PermitGrantee {
   ticket: PermitTicket | null = null;
   timer: Subscription | null = null;
-  granted = false;
+  /** Told of its answer (granted, refused or failed). */
+  answered = false;
+  private waitConfig: WaitConfig | null = null;
 
-  /** Asks `backend` for the permits; unless they are granted at once, waits as `config` says. */
-  protected ask(backend: PermitBackend, config: WaitConfig): void {
-    const ticket = (this.ticket = backend.request(config.permits, this));
-    if (this.granted) return;
-    if (backend.waiting > config.maxWaiting) {
-      if (ticket.withdraw()) this.onRefused(backend.waiting);
-      return;
-    }
+  /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
+  protected ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
+    this.waitConfig = config;
     const { timeout } = config;
-    if (timeout === null) return;
-    if (timeout <= 0) this.timeOut();
-    else this.timer = scheduleOrWithdraw(config.scheduler, () => this.timeOut(), timeout, ticket);
+    const nowOrNever = timeout !== null && timeout <= 0;
+    const ticket = (this.ticket = backend.request(
+      { permits: config.permits, priority: config.priority, maxWaiting: nowOrNever ? 0 : config.maxWaiting },
+      this,
+    ));
+    if (this.answered || timeout === null || nowOrNever) return;
+    this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
   }
 
-  /** Called by the backend, once: the permits are held from now on. */
-  grant(): void {
-    this.granted = true;
-    this.timer?.unsubscribe();
-    this.timer = null;
-    this.onGrant();
+  grant(lease: Lease): void {
+    this.answer();
+    this.onGrant(lease);
   }
 
-  /** The deadline: gives up unless the grant came first. */
+  refuse(refusal: PermitRefusal): void {
+    this.answer();
+    // A full bulkhead (or a request that can never fit) is a refusal; a request that only could not
+    // wait (timeout <= 0, blocking: false) is a timeout at once.
+    if (refusal.reason === 'never' || refusal.waiting >= this.waitConfig!.maxWaiting)
+      this.onRefused(refusal.waiting);
+    else this.onTimeout();
+  }
+
+  fail(error: PermitBackendError): void {
+    this.answer();
+    this.onFailure(error);
+  }
+
+  lose(error: PermitLostError): void {
+    this.onLost(error);
+  }
+
+  /** The deadline: gives up unless the answer came first. */
   timeOut(): void {
-    if (this.ticket!.withdraw()) this.onTimeout();
+    if (this.ticket!.withdraw('timeout')) this.onTimeout();
   }
 
-  /** Teardown while waiting: withdraws the request; after the grant it changes nothing. */
+  /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
   unsubscribe(): void {
-    this.ticket?.withdraw();
+    this.ticket?.withdraw('cancel');
     this.timer?.unsubscribe();
     this.timer = null;
   }
 
-  protected abstract onGrant(): void;
+  protected abstract onGrant(lease: Lease): void;
   protected abstract onTimeout(): void;
-  /** The bulkhead was full: `waiting` other requests are queued. */
-  protected onRefused(_waiting: number): void {
-    this.onTimeout();
+  /** The bulkhead was full (`waiting` others queued), or the request can never be granted. */
+  protected abstract onRefused(waiting: number): void;
+  protected abstract onFailure(error: PermitBackendError): void;
+  /** A lease it was granted was lost. */
+  protected abstract onLost(error: PermitLostError): void;
+
+  private answer(): void {
+    this.answered = true;
+    this.timer?.unsubscribe();
+    this.timer = null;
   }
 }

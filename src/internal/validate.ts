@@ -44,6 +44,29 @@ export function checkPermits(where: string, argument: string, value: unknown, ma
   return value;
 }
 
+/** A priority: a safe integer (higher is served first); `undefined` is 0. */
+export function checkPriority(where: string, argument: string, value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${argument} must be a number, got ${describeValue(value)}`);
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`${where}: ${argument} must be a safe integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/** The change of `adjust`: an integer, negative allowed. */
+export function checkDelta(where: string, value: unknown): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: delta must be a number, got ${describeValue(value)}`);
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`${where}: delta must be an integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
 /** A timeout in ms: `null`/`undefined` (wait for ever) or a number that is not NaN. */
 export function checkTimeout(where: string, argument: string, value: unknown): number | null {
   if (value === undefined || value === null) return null;

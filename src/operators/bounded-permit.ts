@@ -41,6 +41,11 @@ export function boundedPermit<T, R = T>(
 ): OperatorFunction<T, T | R> {
   const { target, config } = gateConfig<T | R>('boundedPermit', semaphore, options, 0);
   const backend = target.backend;
-  if (backend === null) return (source) => source;
-  return (source) => gate<T | R>(source, () => backend, config);
+  if (backend.unlimited === true) return (source) => source; // rule 14: untouched
+  return (source) =>
+    gate<T | R>(
+      () => source,
+      () => backend,
+      config,
+    );
 }

@@ -1,8 +1,13 @@
-import { Observable, Subscriber, from, mergeMap, type ObservableInput, type OperatorFunction } from 'rxjs';
-import type { PermitBackend } from '../core/permit-backend.js';
+import { Observable, Subscriber, from, type ObservableInput, type OperatorFunction } from 'rxjs';
+import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import { PermitRequest } from '../internal/permit-request.js';
 import { WaiterQueue, type QueueNode } from '../core/waiter-queue.js';
-import { PermitTimeoutError } from '../errors.js';
+import {
+  PermitRejectedError,
+  PermitTimeoutError,
+  type PermitBackendError,
+  type PermitLostError,
+} from '../errors.js';
 import type { PermitPool } from '../types.js';
 import { checkFunction } from '../internal/validate.js';
 import { gateConfig, type PermitOptions } from './options.js';
@@ -52,7 +57,7 @@ import { PermitHolder } from './permit-holder.js';
  */
 export function mergeMapWithPermit<T, R, F = R>(
   semaphore: PermitPool,
-  project: (value: T, index: number) => ObservableInput<R>,
+  project: (value: T, index: number, lease: Lease) => ObservableInput<R>,
   options?: PermitOptions<F>,
 ): OperatorFunction<T, R | F> {
   checkFunction('mergeMapWithPermit', 'project', project);
@@ -64,7 +69,6 @@ export function mergeMapWithPermit<T, R, F = R>(
     concurrencyHint,
   );
   const backend = target.backend;
-  if (backend === null) return mergeMap(project);
   return (source) =>
     new Observable<R | F>((downstream) => {
       const merge = new PermitMerge<T, R | F>(downstream, project, backend, config);
@@ -94,7 +98,7 @@ class PermitMerge<T, R> {
 
   constructor(
     readonly downstream: Subscriber<R>,
-    readonly project: (value: T, index: number) => ObservableInput<R>,
+    readonly project: (value: T, index: number, lease: Lease) => ObservableInput<R>,
     readonly backend: PermitBackend,
     readonly config: GateConfig<R>,
   ) {}
@@ -108,9 +112,11 @@ class PermitMerge<T, R> {
     entry.start();
   }
 
-  /** Subscribes an inner; `source` is null for a fallback, which holds no permit. */
-  subscribeInner(inner: Observable<R>, backend: PermitBackend | null): void {
-    inner.subscribe(new MergeInnerSubscriber(this, backend, this.config.permits));
+  /** Subscribes an inner; `lease` is null for a fallback, which holds no permit. */
+  subscribeInner(inner: Observable<R>, lease: Lease | null): MergeInnerSubscriber<T, R> {
+    const subscriber = new MergeInnerSubscriber(this, lease);
+    inner.subscribe(subscriber);
+    return subscriber;
   }
 
   innerDone(): void {
@@ -125,13 +131,16 @@ class PermitMerge<T, R> {
   /**
    * Errors the whole stream. As `withPermit` does (rule 8, docs/semantics.md), every permit is back before the
    * error is forwarded: queued values are withdrawn and running inners cut off first.
-   * @param permitsHeld permits the caller holds outside any inner (a value whose `project` threw).
+   * @param held a lease the caller holds outside any inner (a value whose `project` threw).
    */
-  fail(error: unknown, permitsHeld = 0): void {
-    if (this.closed) return; // the first error wins
+  fail(error: unknown, held: Lease | null = null): void {
+    if (this.closed) {
+      held?.release();
+      return; // the first error wins
+    }
     this.unsubscribe();
     // Released only once the queued values are withdrawn, so these permits start none of them.
-    if (permitsHeld > 0) this.backend.release(permitsHeld);
+    held?.release();
     for (const inner of this.running) inner.tearDown();
     this.downstream.error(error);
   }
@@ -159,6 +168,7 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   prev: QueuedValue<T, R> | null = null;
   next: QueuedValue<T, R> | null = null;
   state = WAITING;
+  private inner: MergeInnerSubscriber<T, R> | null = null;
 
   constructor(
     private readonly merge: PermitMerge<T, R>,
@@ -169,38 +179,45 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   }
 
   start(): void {
-    this.ask(this.merge.backend, this.merge.config);
+    this.ask(this.merge.backend, this.merge.config, this.merge.config.scheduler);
   }
 
-  protected onGrant(): void {
+  protected onGrant(lease: Lease): void {
     const merge = this.merge;
     this.leaveQueue();
     let inner: Observable<R>;
     try {
-      inner = from(merge.project(this.value!, this.index));
+      inner = from(merge.project(this.value!, this.index, lease));
     } catch (error) {
-      merge.fail(error, merge.config.permits);
+      merge.fail(error, lease);
       return;
     } finally {
       this.value = undefined;
     }
-    merge.subscribeInner(inner, merge.backend);
+    this.inner = merge.subscribeInner(inner, lease);
   }
 
   protected onTimeout(): void {
-    // The withdrawal may have let another user run and close this merge (which dropped this value).
+    const { permits, timeout } = this.merge.config;
+    this.fallBack(new PermitTimeoutError({ primitive: this.merge.backend.name, timeout: timeout!, permits }));
+  }
+
+  protected onRefused(waiting: number): void {
+    const { permits, maxWaiting } = this.merge.config;
+    this.fallBack(
+      new PermitRejectedError({ primitive: this.merge.backend.name, permits, waiting, maxWaiting }),
+    );
+  }
+
+  protected onFailure(error: PermitBackendError): void {
     if (this.state === DONE) return;
-    const merge = this.merge;
     this.leaveQueue();
     this.value = undefined;
-    const error = new PermitTimeoutError({
-      primitive: merge.backend.name,
-      timeout: merge.config.timeout!,
-      permits: merge.config.permits,
-    });
-    const { fallback } = merge.config;
-    if (fallback === undefined) merge.fail(error);
-    else merge.subscribeInner(replacementFor(fallback, error), null); // a throwing fallback errors the merge
+    this.merge.fail(error);
+  }
+
+  protected onLost(error: PermitLostError): void {
+    this.inner?.lost(error);
   }
 
   /** Withdraws the request of a value still queued (the merge is being torn down). */
@@ -208,6 +225,18 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
     this.state = DONE;
     this.unsubscribe();
     this.value = undefined;
+  }
+
+  /** A timeout or a refusal: the fallback's stream replaces the inner, or the merge errors. */
+  private fallBack(error: PermitTimeoutError | PermitRejectedError): void {
+    // The withdrawal may have let another user run and close this merge (which dropped this value).
+    if (this.state === DONE) return;
+    const merge = this.merge;
+    this.leaveQueue();
+    this.value = undefined;
+    const { fallback } = merge.config;
+    if (fallback === undefined) merge.fail(error);
+    else merge.subscribeInner(replacementFor(fallback, error), null); // a throwing fallback errors the merge
   }
 
   private leaveQueue(): void {
@@ -244,10 +273,9 @@ class MergeSourceSubscriber<T, R> extends Subscriber<T> {
 class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   constructor(
     private readonly merge: PermitMerge<T, R>,
-    backend: PermitBackend | null,
-    permits: number,
+    lease: Lease | null,
   ) {
-    super(merge.downstream, backend, permits);
+    super(merge.downstream, lease);
     // On a downstream already closed, super() has torn this down before `merge` was set.
     if (!this.closed) merge.running.add(this);
   }

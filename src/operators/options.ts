@@ -6,6 +6,7 @@ import {
   checkOptionalFunction,
   checkOptions,
   checkPermits,
+  checkPriority,
   checkScheduler,
   checkTimeout,
 } from '../internal/validate.js';
@@ -18,6 +19,11 @@ export interface PermitOptions<T> {
    * @default 1
    */
   permits?: number | undefined;
+  /**
+   * Higher is served first: a safe integer (rule 19). Within a priority, first come, first served.
+   * @default 0
+   */
+  priority?: number | undefined;
   /**
    * Milliseconds to wait for the permits; then the stream errors with {@link PermitTimeoutError},
    * or switches to `with`. `undefined`/`null` waits for ever; `<= 0` does not wait.
@@ -47,7 +53,7 @@ export interface BoundedPermitOptions<T> extends PermitOptions<T> {
   maxWaiting?: number | undefined;
 }
 
-const PERMIT_OPTIONS = ['permits', 'timeout', 'scheduler', 'with'] as const;
+const PERMIT_OPTIONS = ['permits', 'priority', 'timeout', 'scheduler', 'with'] as const;
 const BOUNDED_PERMIT_OPTIONS = [...PERMIT_OPTIONS, 'maxWaiting'] as const;
 
 /**
@@ -72,6 +78,7 @@ export function gateConfig<T>(
     opts.permits ?? 1,
     target.backend?.maxPermits ?? Infinity,
   );
+  const priority = checkPriority(where, 'options.priority', opts.priority);
   const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
   const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? target.scheduler;
   const fallback = checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with);
@@ -79,5 +86,5 @@ export function gateConfig<T>(
     opts.maxWaiting === undefined
       ? defaultMaxWaiting
       : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
-  return { target, config: { permits, timeout, scheduler, fallback, maxWaiting } };
+  return { target, config: { permits, priority, timeout, scheduler, fallback, maxWaiting } };
 }

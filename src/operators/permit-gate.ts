@@ -1,6 +1,18 @@
-import { Observable, from, throwError, type ObservableInput, type Subscriber } from 'rxjs';
-import type { PermitBackend } from '../core/permit-backend.js';
-import { PermitRejectedError, PermitTimeoutError } from '../errors.js';
+import {
+  Observable,
+  from,
+  throwError,
+  type ObservableInput,
+  type SchedulerLike,
+  type Subscriber,
+} from 'rxjs';
+import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import {
+  PermitRejectedError,
+  PermitTimeoutError,
+  type PermitBackendError,
+  type PermitLostError,
+} from '../errors.js';
 import { PermitRequest, type WaitConfig } from '../internal/permit-request.js';
 import { PermitHolder } from './permit-holder.js';
 
@@ -9,35 +21,32 @@ export type PermitFallback<T> = (error: PermitTimeoutError | PermitRejectedError
 
 /** Everything one gated subscription needs, fixed when the operator is created. */
 export interface GateConfig<T> extends WaitConfig {
+  readonly scheduler: SchedulerLike | undefined;
   readonly fallback: PermitFallback<T> | undefined;
 }
 
-/** Makes the subscriber that will hold the permits once they are granted. */
-export type HolderFactory<T> = (
-  downstream: Subscriber<T>,
-  backend: PermitBackend,
-  permits: number,
-) => Subscriber<T>;
+/** Makes the subscriber that holds the lease while the gated stream runs. */
+export type HolderFactory<T> = (downstream: Subscriber<T>, lease: Lease) => PermitHolder<T>;
 
-const plainHolder = <T>(downstream: Subscriber<T>, backend: PermitBackend, permits: number): Subscriber<T> =>
-  new PermitHolder(downstream, backend, permits);
+const plainHolder = <T>(downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
+  new PermitHolder(downstream, lease);
 
 /**
- * Gates `source`: each subscription requests the permits and subscribes `source` only once it holds
- * them (synchronously when they are free), through a holder that gives them back exactly once.
- * Used by `withPermit`, `boundedPermit` and `reentrant`.
+ * Gates a stream: each subscription requests the permits and subscribes `sourceFor(lease)` only
+ * once it holds them (synchronously when they are free), through a holder that gives them back
+ * exactly once. Used by `withPermit`, `boundedPermit`, `usingLease` and `reentrant`.
  *
  * @param backendFor The permits of one subscription (an RLock gives each owner its own view).
  */
 export function gate<T>(
-  source: Observable<T>,
+  sourceFor: (lease: Lease) => Observable<T>,
   backendFor: (downstream: Subscriber<T>) => PermitBackend,
   config: GateConfig<T>,
   holderFor: HolderFactory<T> = plainHolder,
 ): Observable<T> {
   return new Observable<T>((downstream) => {
-    const request = new GateRequest(downstream, source, backendFor(downstream), config, holderFor);
-    return request.granted ? undefined : request;
+    const request = new GateRequest(downstream, sourceFor, backendFor(downstream), config, holderFor);
+    return request.answered ? undefined : request;
   });
 }
 
@@ -59,33 +68,51 @@ export function replacementFor<T>(
 
 /** One gated subscription: subscribes the source once granted, or fails (or falls back). */
 class GateRequest<T> extends PermitRequest {
+  private holder: PermitHolder<T> | null = null;
+
   constructor(
     private readonly downstream: Subscriber<T>,
-    private readonly source: Observable<T>,
+    private readonly sourceFor: (lease: Lease) => Observable<T>,
     private readonly backend: PermitBackend,
     private readonly config: GateConfig<T>,
     private readonly holderFor: HolderFactory<T>,
   ) {
     super();
-    this.ask(backend, config);
+    this.ask(backend, config, config.scheduler);
   }
 
-  protected onGrant(): void {
-    this.source.subscribe(this.holderFor(this.downstream, this.backend, this.config.permits));
+  protected onGrant(lease: Lease): void {
+    const holder = (this.holder = this.holderFor(this.downstream, lease));
+    let source: Observable<T>;
+    try {
+      source = this.sourceFor(lease);
+    } catch (error) {
+      holder.error(error); // a factory that throws: the lease goes back, then the error
+      return;
+    }
+    source.subscribe(holder);
   }
 
   protected onTimeout(): void {
     const { permits, timeout } = this.config;
-    this.fail(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
+    this.fallBack(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
   }
 
-  protected override onRefused(waiting: number): void {
+  protected onRefused(waiting: number): void {
     const { permits, maxWaiting } = this.config;
-    this.fail(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
+    this.fallBack(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
+  }
+
+  protected onFailure(error: PermitBackendError): void {
+    this.downstream.error(error);
+  }
+
+  protected onLost(error: PermitLostError): void {
+    this.holder?.lost(error);
   }
 
   /** Errors downstream, or hands it to the `with` fallback (which runs without a permit). */
-  private fail(error: PermitTimeoutError | PermitRejectedError): void {
+  private fallBack(error: PermitTimeoutError | PermitRejectedError): void {
     replacementFor(this.config.fallback, error).subscribe(this.downstream);
   }
 }

@@ -1,5 +1,6 @@
 import { Subscriber } from 'rxjs';
-import type { PermitBackend } from '../core/permit-backend.js';
+import type { Lease } from '../core/permit-backend.js';
+import type { PermitLostError } from '../errors.js';
 import { reportUnhandledError } from '../internal/report-error.js';
 
 /**
@@ -18,18 +19,28 @@ export class PermitHolder<T> extends Subscriber<T> {
 
   constructor(
     destination: Subscriber<T>,
-    private readonly backend: PermitBackend | null,
-    private readonly permits: number,
+    /** The permits held, or `null` for a fallback stream (which holds none). */
+    readonly lease: Lease | null,
   ) {
     super(destination);
-    this.held = backend !== null;
+    this.held = lease !== null;
     // On a destination already closed, super() tore this down before `held` was set.
     if (this.closed) this.giveBack();
   }
 
-  /** Whether it still holds its permits. */
+  /** Whether it still holds its permits (not given back, released early or lost). */
   get holding(): boolean {
-    return this.held;
+    return this.held && !this.lease!.released;
+  }
+
+  /**
+   * The lease was lost (a remote backend's lease expired, or its state was lost): the permits are
+   * not ours any more, so nothing is given back; the source is torn down and the stream errors.
+   */
+  lost(error: PermitLostError): void {
+    if (this.closed) return;
+    this.held = false;
+    this.error(error);
   }
 
   // On complete or error: tear the source down first (its `finalize` callbacks run), then give the
@@ -52,8 +63,8 @@ export class PermitHolder<T> extends Subscriber<T> {
     try {
       super.unsubscribe();
     } finally {
-      // A source teardown that throws still leaves the permits given back (rule 17, docs/semantics.md); its
-      // error goes on to whoever unsubscribed, as in plain RxJS.
+      // A source teardown that throws still leaves the permits given back (rule 17,
+      // docs/semantics.md); its error goes on to whoever unsubscribed, as in plain RxJS.
       this.giveBack();
     }
   }
@@ -71,10 +82,10 @@ export class PermitHolder<T> extends Subscriber<T> {
     }
   }
 
-  /** Releases the permits the first time it is called; later calls do nothing. */
+  /** Releases the lease the first time it is called; later calls do nothing (rule 8). */
   private giveBack(): void {
     if (!this.held) return;
     this.held = false;
-    this.backend!.release(this.permits);
+    this.lease!.release();
   }
 }

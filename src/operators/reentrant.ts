@@ -1,11 +1,12 @@
 import type { MonoTypeOperatorFunction, Subscriber } from 'rxjs';
-import { LockSource, type LockCore } from '../core/lock-core.js';
-import type { PermitBackend } from '../core/permit-backend.js';
+import type { LockCore } from '../core/lock-core.js';
+import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import { findDownstream } from '../internal/subscription-chain.js';
 import {
   checkOptionalFunction,
   checkOptions,
   checkOwner,
+  checkPriority,
   checkScheduler,
   checkTimeout,
 } from '../internal/validate.js';
@@ -60,10 +61,17 @@ export interface ReentrantOptions<T> extends Omit<PermitOptions<T>, 'permits'> {
 export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTypeOperatorFunction<T> {
   const where = 'reentrant';
   const { core, scheduler } = lockTargetOf(where, lock);
-  const opts = checkOptions<ReentrantOptions<T>>(where, options, ['owner', 'timeout', 'scheduler', 'with']);
+  const opts = checkOptions<ReentrantOptions<T>>(where, options, [
+    'owner',
+    'priority',
+    'timeout',
+    'scheduler',
+    'with',
+  ]);
   const owner = opts.owner === undefined ? undefined : checkOwner(where, 'options.owner', opts.owner);
   const config = {
     permits: 1,
+    priority: checkPriority(where, 'options.priority', opts.priority),
     timeout: checkTimeout(where, 'options.timeout', opts.timeout),
     scheduler: checkScheduler(where, 'options.scheduler', opts.scheduler) ?? scheduler,
     fallback: checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with),
@@ -71,7 +79,9 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
   };
   const backendFor = (downstream: Subscriber<T>): PermitBackend =>
     core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
-  return (source) => gate(source, backendFor, config, lockHolder);
+  const holderFor = (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
+    new LockHolder(downstream, lease, core, (lease as Lease & { readonly owner: object }).owner);
+  return (source) => gate(() => source, backendFor, config, holderFor);
 }
 
 // Holders are recognised by a registered symbol rather than `instanceof`, so that an app that loads
@@ -84,15 +94,11 @@ class LockHolder<T> extends PermitHolder<T> {
   readonly core: LockCore;
   readonly owner: object;
 
-  constructor(destination: Subscriber<T>, backend: LockSource) {
-    super(destination, backend, 1);
-    this.core = backend.core;
-    this.owner = backend.owner;
+  constructor(destination: Subscriber<T>, lease: Lease, core: LockCore, owner: object) {
+    super(destination, lease);
+    this.core = core;
+    this.owner = owner;
   }
-}
-
-function lockHolder<T>(downstream: Subscriber<T>, backend: PermitBackend): Subscriber<T> {
-  return new LockHolder(downstream, backend as LockSource);
 }
 
 /** The owner of the nearest holder of this lock downstream of `subscriber`, if any. */

@@ -53,6 +53,11 @@ export function withPermit<T, R = T>(
 ): OperatorFunction<T, T | R> {
   const { target, config } = gateConfig<T | R>('withPermit', semaphore, options, Infinity);
   const backend = target.backend;
-  if (backend === null) return (source) => source;
-  return (source) => gate<T | R>(source, () => backend, config);
+  if (backend.unlimited === true) return (source) => source; // rule 14: untouched
+  return (source) =>
+    gate<T | R>(
+      () => source,
+      () => backend,
+      config,
+    );
 }
