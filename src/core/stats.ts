@@ -25,9 +25,8 @@ export class StatsCounter {
     this.waitCount++;
   }
 
-  /** A queued request granted: it waited since `queuedAt`. */
-  grantedAfterQueue(queuedAt: number): void {
-    const waited = this.now() - queuedAt;
+  /** A queued request granted after waiting `waited` ms. */
+  grantedAfterQueue(waited: number): void {
     this.granted++;
     this.waitCount++;
     this.waitTotal += waited;

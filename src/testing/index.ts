@@ -1,0 +1,2 @@
+export { SimulatedRemoteSemaphore } from './simulated-remote-semaphore.js';
+export type { SimulatedRemoteOptions } from './simulated-remote-semaphore.js';
