@@ -45,15 +45,23 @@ try {
 } catch (error) {
   overReleased = error instanceof OverReleaseError;
 }
-const line = order.join(',') + ' ' + semaphore.value + ' ' + overReleased;
-if (line !== 'a,b 1 true') { console.error('unexpected: ' + line); process.exit(1); }
+const clock = new VirtualTimeScheduler();
+const remote = new SimulatedRemoteSemaphore(1, { latency: 5, scheduler: clock });
+let remoteAt = -1;
+of('r').pipe(withPermit(remote)).subscribe(() => (remoteAt = clock.now()));
+clock.flush();
+const line = order.join(',') + ' ' + semaphore.value + ' ' + overReleased + ' ' + remoteAt;
+if (line !== 'a,b 1 true 5') { console.error('unexpected: ' + line); process.exit(1); }
 console.log('ok: ' + line);
 `;
 
 // Types only: fails to compile if rxjs's or the library's declarations do not resolve (TS7016
 // under --strict) or do not fit together (a Semaphore is an Observable<number> of rxjs's own).
-const consumer = `import { Semaphore, BoundedSemaphore, OverReleaseError, withPermit, mergeMapWithPermit } from 'rxjs-permits';
+const consumer = `import { Semaphore, BoundedSemaphore, OverReleaseError, withPermit, mergeMapWithPermit, type PermitPool } from 'rxjs-permits';
+import { SimulatedRemoteSemaphore } from 'rxjs-permits/testing';
 import { of, type Observable } from 'rxjs';
+
+export const remote: PermitPool = new SimulatedRemoteSemaphore(1, { latency: 5 });
 
 const semaphore: Semaphore = new Semaphore(1);
 const permits: Observable<number> = semaphore;
@@ -73,13 +81,30 @@ const tscRuns = [
   {
     name: 'tsc nodenext',
     files: ['consumer.mts', 'consumer.cts'],
-    flags: ['--module', 'nodenext', '--moduleResolution', 'nodenext'],
+    // Leases are `Disposable`: a consumer's lib has esnext.disposable (TS >= 5.2) or @types/node >= 20.
+    flags: [
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--lib',
+      'es2022,esnext.disposable,dom',
+    ],
   },
   {
     name: 'tsc node10',
     files: ['consumer.ts'],
     // TS 6 deprecates node10 resolution; consumers on older compilers still use it.
-    flags: ['--module', 'commonjs', '--moduleResolution', 'node10', '--ignoreDeprecations', '6.0'],
+    flags: [
+      '--module',
+      'commonjs',
+      '--moduleResolution',
+      'node10',
+      '--ignoreDeprecations',
+      '6.0',
+      '--lib',
+      'es2022,esnext.disposable,dom',
+    ],
   },
 ];
 
@@ -99,13 +124,13 @@ function smoke(tarball, rxjsVersion, label) {
   fs.writeFileSync(
     path.join(project, 'smoke.mjs'),
     program(
-      "import { Semaphore, BoundedSemaphore, OverReleaseError, withPermit } from 'rxjs-permits';\nimport { of } from 'rxjs';",
+      "import { Semaphore, BoundedSemaphore, OverReleaseError, withPermit } from 'rxjs-permits';\nimport { SimulatedRemoteSemaphore } from 'rxjs-permits/testing';\nimport { VirtualTimeScheduler, of } from 'rxjs';",
     ),
   );
   fs.writeFileSync(
     path.join(project, 'smoke.cjs'),
     program(
-      "const { Semaphore, BoundedSemaphore, OverReleaseError, withPermit } = require('rxjs-permits');\nconst { of } = require('rxjs');",
+      "const { Semaphore, BoundedSemaphore, OverReleaseError, withPermit } = require('rxjs-permits');\nconst { SimulatedRemoteSemaphore } = require('rxjs-permits/testing');\nconst { VirtualTimeScheduler, of } = require('rxjs');",
     ),
   );
   for (const file of ['consumer.mts', 'consumer.cts', 'consumer.ts']) {

@@ -198,7 +198,7 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * @param permits How many permits to give back, a positive integer (default 1).
    * @return `value` after the hand-off.
    * @throws `RangeError` when `permits` is not a positive integer.
-   * @throws {@link OverReleaseError} from a BoundedSemaphore when the value would exceed the bound; the
+   * @throws {@link index!OverReleaseError} from a BoundedSemaphore when the value would exceed the bound; the
    * release then changes nothing.
    */
   release(permits: number = 1): number {
@@ -337,7 +337,7 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * adds permits and hands them to queued requests as a release does; `delta < 0` removes free
    * permits at once and the rest as holders release them (`value` may go negative, "owed", and
    * nothing is granted until it is positive again). A BoundedSemaphore's bound moves by `delta` too,
-   * and a queued request that no longer fits under it fails with {@link PermitRejectedError}.
+   * and a queued request that no longer fits under it fails with {@link index!PermitRejectedError}.
    *
    * @example
    * ```ts

@@ -98,16 +98,25 @@ export interface PermitStats {
   /** The most requests ever queued at once. */
   readonly peakWaiting: number;
   /** Queued time of granted requests, in ms of the primitive's scheduler's clock. */
-  readonly waitMs: { readonly count: number; readonly total: number; readonly max: number };
+  readonly waitMs: {
+    /** Granted requests measured (equals `granted`). */
+    readonly count: number;
+    /** Their queued time added up, in ms (a request granted at once adds 0). */
+    readonly total: number;
+    /** The longest queued time, in ms. */
+    readonly max: number;
+  };
 }
 
 /** Told each settled value of a primitive. */
 export interface ValueListener {
+  /** Called with each settled value, in order. */
   next(value: number): void;
 }
 
 /** Told once, with the value, the next time the primitive is ready. */
 export interface ReadyListener {
+  /** Called once, with the value (> 0), when the primitive is ready. */
   onReady(value: number): void;
 }
 

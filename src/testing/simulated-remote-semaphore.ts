@@ -84,6 +84,8 @@ export class SimulatedRemoteSemaphore extends BackendSemaphore {
   private readonly simulated: SimulatedBackend;
 
   /**
+   * Creates the simulated server with `permits` free, and its client.
+   *
    * @param permits The number of permits on the simulated server.
    * @param options `latency` (required), `scheduler`, `name`, `bounded`.
    */
