@@ -1,6 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { PermitBackend, PermitStats } from './core/permit-backend.js';
 import { acquirePermits } from './internal/acquire.js';
+import { waitConfig } from './internal/permit-request.js';
 import { registerGateTarget } from './internal/gate-target.js';
 import { subscribeToValue } from './internal/value-subscribe.js';
 import {
@@ -149,7 +150,7 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
     return acquirePermits(
       this.backend,
-      { permits, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity },
+      waitConfig({ permits, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity }),
       scheduler,
     );
   }
@@ -362,4 +363,4 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
 }
 
 /** The configuration of a plain `acquire()`: one permit, priority 0, for ever. */
-const PLAIN = { permits: 1, priority: 0, timeout: null, maxWaiting: Infinity } as const;
+const PLAIN = waitConfig({ permits: 1, priority: 0, timeout: null, maxWaiting: Infinity });

@@ -1,6 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike } from 'rxjs';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
+import { waitConfig } from './internal/permit-request.js';
 import { reportUnhandledError } from './internal/report-error.js';
 import { subscribeToValue } from './internal/value-subscribe.js';
 import {
@@ -157,7 +158,7 @@ export class RLock extends Observable<number> {
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
     return acquirePermits(
       this.core.backendFor(owner),
-      { permits: 1, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity },
+      waitConfig({ permits: 1, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity }),
       scheduler,
     );
   }

@@ -2,6 +2,7 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import type {
   Lease,
   PermitBackend,
+  PermitDemand,
   PermitGrantee,
   PermitRefusal,
   PermitTicket,
@@ -24,6 +25,21 @@ export interface WaitConfig {
    * free (`Infinity`: none). Decided by the backend, atomically with the grant.
    */
   readonly maxWaiting: number;
+  /** What the backend is asked, built once per configuration ({@link waitConfig}). */
+  readonly demand: PermitDemand;
+}
+
+/** Completes a {@link WaitConfig}: `timeout <= 0` asks "now or never" (`maxWaiting: 0`). */
+export function waitConfig<C extends Omit<WaitConfig, 'demand'>>(
+  config: C,
+): C & { readonly demand: PermitDemand } {
+  const nowOrNever = config.timeout !== null && config.timeout <= 0;
+  const demand = {
+    permits: config.permits,
+    priority: config.priority,
+    maxWaiting: nowOrNever ? 0 : config.maxWaiting,
+  };
+  return { ...config, demand };
 }
 
 /**
@@ -55,12 +71,8 @@ export abstract class PermitRequest implements PermitGrantee {
   protected ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
     this.waitConfig = config;
     const { timeout } = config;
-    const nowOrNever = timeout !== null && timeout <= 0;
-    const ticket = (this.ticket = backend.request(
-      { permits: config.permits, priority: config.priority, maxWaiting: nowOrNever ? 0 : config.maxWaiting },
-      this,
-    ));
-    if (this.answered || timeout === null || nowOrNever) return;
+    const ticket = (this.ticket = backend.request(config.demand, this));
+    if (this.answered || timeout === null || timeout <= 0) return;
     this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
   }
 

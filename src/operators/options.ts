@@ -1,6 +1,7 @@
 import type { ObservableInput, SchedulerLike } from 'rxjs';
 import type { PermitRejectedError, PermitTimeoutError } from '../errors.js';
 import { gateTargetOf, type GateTarget } from '../internal/gate-target.js';
+import { waitConfig } from '../internal/permit-request.js';
 import {
   checkLimit,
   checkOptionalFunction,
@@ -86,5 +87,5 @@ export function gateConfig<T>(
     opts.maxWaiting === undefined
       ? defaultMaxWaiting
       : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
-  return { target, config: { permits, priority, timeout, scheduler, fallback, maxWaiting } };
+  return { target, config: waitConfig({ permits, priority, timeout, scheduler, fallback, maxWaiting }) };
 }

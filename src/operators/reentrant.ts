@@ -1,6 +1,7 @@
 import type { MonoTypeOperatorFunction, Subscriber } from 'rxjs';
 import type { LockCore } from '../core/lock-core.js';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import { waitConfig } from '../internal/permit-request.js';
 import { findDownstream } from '../internal/subscription-chain.js';
 import {
   checkOptionalFunction,
@@ -69,14 +70,14 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
     'with',
   ]);
   const owner = opts.owner === undefined ? undefined : checkOwner(where, 'options.owner', opts.owner);
-  const config = {
+  const config = waitConfig({
     permits: 1,
     priority: checkPriority(where, 'options.priority', opts.priority),
     timeout: checkTimeout(where, 'options.timeout', opts.timeout),
     scheduler: checkScheduler(where, 'options.scheduler', opts.scheduler) ?? scheduler,
     fallback: checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with),
     maxWaiting: Infinity,
-  };
+  });
   const backendFor = (downstream: Subscriber<T>): PermitBackend =>
     core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
   const holderFor = (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
