@@ -1,5 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import type { PermitBackend, PermitStats } from './core/permit-backend.js';
+import type { Lease, PermitBackend, PermitStats } from './core/permit-backend.js';
+import { checkLeaseOptions } from './internal/lease-options.js';
+import { leasePermits, runWithLease } from './internal/lease-promise.js';
 import { acquirePermits } from './internal/acquire.js';
 import { waitConfig } from './internal/permit-request.js';
 import { registerGateTarget } from './internal/gate-target.js';
@@ -16,7 +18,7 @@ import {
   checkTimeout,
   isPermitCount,
 } from './internal/validate.js';
-import type { AcquireOptions, PermitPool, WaitOptions } from './types.js';
+import type { AcquireOptions, LeaseOptions, PermitPool, WaitOptions } from './types.js';
 
 /**
  * A {@link PermitPool} over any {@link PermitBackend}: everything a semaphore does — `acquire`,
@@ -315,6 +317,68 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
     if (unwatch === undefined) return;
     this.rawlinks!.delete(callback);
     unwatch();
+  }
+
+  /**
+   * Waits for permits with `await` (rule 22): joins the same queue as the streams (with its
+   * `priority`), inside the call, and resolves with the held {@link Lease} — release it when done,
+   * or hold it with `using`. Rejects with {@link index!PermitTimeoutError} at the timeout, with
+   * `signal.reason` when `signal` aborts (the request is withdrawn and consumes nothing; an
+   * already-aborted signal rejects at once and queues nothing), or with
+   * {@link index!PermitBackendError} when a remote backend fails. An abort after the grant does
+   * nothing.
+   *
+   * @example
+   * ```ts
+   * const lease = await semaphore.lease({ timeout: 5_000, signal: request.signal });
+   * try {
+   *   await upload(file);
+   * } finally {
+   *   lease.release();
+   * }
+   * ```
+   *
+   * @param options `permits`, `timeout` in ms, `priority`, `signal`, `scheduler`.
+   * @return A Promise of the held lease.
+   * @throws `RangeError` when `permits` is not a positive integer or exceeds a bound, `priority` is
+   * not a safe integer, or `timeout` is NaN (thrown by the call, not as a rejection).
+   * @throws `TypeError` when an option has the wrong type or an unknown key.
+   */
+  lease(options?: LeaseOptions): Promise<Lease> {
+    const { config, scheduler, signal } = checkLeaseOptions(
+      `${this.label}.lease`,
+      options,
+      this.backend.maxPermits,
+      this.scheduler,
+    );
+    return leasePermits(this.backend, config, scheduler, signal);
+  }
+
+  /**
+   * Runs `task` holding permits (p-limit's `limit(fn)`, async-mutex's `runExclusive`): waits as
+   * {@link lease} does, calls `task(lease)`, releases the lease once the task's result settles —
+   * however it settles, a synchronous throw included — and settles as the task did.
+   *
+   * @example
+   * ```ts
+   * const user = await api.run(() => fetchUser(id), { timeout: 10_000 });
+   * ```
+   *
+   * @param task Called once the permits are held; its result (or Promise) is the result.
+   * @param options As {@link lease}'s.
+   * @return A Promise of the task's result.
+   * @throws `TypeError` when `task` is not a function, or an option is bad (as {@link lease}).
+   * @throws `RangeError` for a bad `permits`, `priority` or `timeout` (as {@link lease}).
+   */
+  run<T>(task: (lease: Lease) => T | PromiseLike<T>, options?: LeaseOptions): Promise<T> {
+    checkFunction(`${this.label}.run`, 'task', task);
+    const { config, scheduler, signal } = checkLeaseOptions(
+      `${this.label}.run`,
+      options,
+      this.backend.maxPermits,
+      this.scheduler,
+    );
+    return runWithLease(leasePermits(this.backend, config, scheduler, signal), task);
   }
 
   /**

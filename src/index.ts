@@ -21,7 +21,7 @@ export type {
   ReadyListener,
   ValueListener,
 } from './core/permit-backend.js';
-export type { AcquireOptions, WaitOptions, PrimitiveOptions, PermitPool } from './types.js';
+export type { AcquireOptions, WaitOptions, PrimitiveOptions, PermitPool, LeaseOptions } from './types.js';
 export { withPermit } from './operators/with-permit.js';
 export { boundedPermit } from './operators/bounded-permit.js';
 export { mergeMapWithPermit } from './operators/merge-map-with-permit.js';

@@ -7,6 +7,7 @@ import { subscribeToValue } from './internal/value-subscribe.js';
 import {
   acquireHint,
   checkBoolean,
+  checkFunction,
   checkOptions,
   checkPrimitiveOptions,
   checkOwner,
@@ -14,8 +15,10 @@ import {
   checkScheduler,
   checkTimeout,
 } from './internal/validate.js';
-import type { PermitStats } from './core/permit-backend.js';
-import type { AcquireOptions, PrimitiveOptions } from './types.js';
+import type { Lease, PermitStats } from './core/permit-backend.js';
+import { checkLeaseOptions } from './internal/lease-options.js';
+import { leasePermits, runWithLease } from './internal/lease-promise.js';
+import type { AcquireOptions, LeaseOptions, PrimitiveOptions } from './types.js';
 
 const KIND = 'RLock';
 // See src/internal/gate-target.ts for why a registered symbol rather than a WeakMap.
@@ -196,6 +199,56 @@ export class RLock extends Observable<number> {
   release(owner: object): void {
     checkOwner(`${this.label}.release`, 'owner', owner);
     this.core.release(owner);
+  }
+
+  /**
+   * Waits for the lock for `owner` with `await` (rule 22), as `Semaphore.lease` does: the owner
+   * re-enters at once if it holds the lock (the lease shares the hold's token); other owners queue.
+   * Releasing the lease releases one level of `owner`'s hold.
+   *
+   * @example
+   * ```ts
+   * const lease = await lock.lease(me, { timeout: 1000 });
+   * try { await refresh(); } finally { lease.release(); }
+   * ```
+   *
+   * @param owner Who takes the lock: any object.
+   * @param options `timeout` in ms, `priority`, `signal`, `scheduler`.
+   * @throws `TypeError` when `owner` is not an object, or an option has the wrong type or an unknown
+   * key.
+   * @throws `RangeError` when `priority` is not a safe integer or `timeout` is NaN.
+   */
+  lease(owner: object, options?: Omit<LeaseOptions, 'permits'>): Promise<Lease> {
+    const where = `${this.label}.lease`;
+    checkOwner(where, 'owner', owner);
+    const { config, scheduler, signal } = checkLeaseOptions(where, options, null, this.scheduler);
+    return leasePermits(this.core.backendFor(owner), config, scheduler, signal);
+  }
+
+  /**
+   * Runs `task` holding the lock for `owner`, as `Semaphore.run` does.
+   *
+   * @example
+   * ```ts
+   * const token = await lock.run(me, () => refreshToken());
+   * ```
+   *
+   * @param owner Who takes the lock: any object.
+   * @param task Called once the lock is held.
+   * @param options As {@link lease}'s.
+   * @throws `TypeError` when `owner` is not an object, `task` is not a function, or an option is bad.
+   * @throws `RangeError` when `priority` is not a safe integer or `timeout` is NaN.
+   */
+  run<T>(
+    owner: object,
+    task: (lease: Lease) => T | PromiseLike<T>,
+    options?: Omit<LeaseOptions, 'permits'>,
+  ): Promise<T> {
+    const where = `${this.label}.run`;
+    checkOwner(where, 'owner', owner);
+    checkFunction(where, 'task', task);
+    const { config, scheduler, signal } = checkLeaseOptions(where, options, null, this.scheduler);
+    return runWithLease(leasePermits(this.core.backendFor(owner), config, scheduler, signal), task);
   }
 
   /**

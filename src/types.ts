@@ -1,5 +1,5 @@
 import type { Observable, SchedulerLike } from 'rxjs';
-import type { PermitStats } from './core/permit-backend.js';
+import type { Lease, PermitStats } from './core/permit-backend.js';
 
 /**
  * Options of `acquire()`.
@@ -35,6 +35,37 @@ export interface AcquireOptions {
   priority?: number | undefined;
   /**
    * Runs the timeout. In marble tests, `TestScheduler.run` virtualises the default.
+   * @default the primitive's scheduler, else `asyncScheduler`
+   */
+  scheduler?: SchedulerLike | undefined;
+}
+
+/** Options of `lease()` and `run()` (rule 22). */
+export interface LeaseOptions {
+  /**
+   * How many permits to take at once: a positive integer.
+   * @default 1
+   */
+  permits?: number | undefined;
+  /**
+   * Milliseconds to wait; then the Promise rejects with `PermitTimeoutError`. `null`/`undefined`
+   * waits for ever; `<= 0` does not wait (granted at once or rejected at once).
+   * @default null
+   */
+  timeout?: number | null | undefined;
+  /**
+   * Higher is served first: a safe integer.
+   * @default 0
+   */
+  priority?: number | undefined;
+  /**
+   * Aborting it withdraws the request (it consumes nothing) and rejects with `signal.reason`; an
+   * already-aborted signal rejects at once and queues nothing. An abort after the grant does
+   * nothing: the lease stays held.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Runs the timeout.
    * @default the primitive's scheduler, else `asyncScheduler`
    */
   scheduler?: SchedulerLike | undefined;
@@ -107,6 +138,10 @@ export interface PermitPool extends Observable<number> {
   tryAcquire(permits?: number): boolean;
   /** Gives `permits` back; returns `value` after the hand-off. */
   release(permits?: number): number;
+  /** Waits for permits with `await`: a Promise of the held lease. */
+  lease(options?: LeaseOptions): Promise<Lease>;
+  /** Runs `task` holding permits; releases them when its result settles. */
+  run<T>(task: (lease: Lease) => T | PromiseLike<T>, options?: LeaseOptions): Promise<T>;
   /** A snapshot of the counts since it was made. */
   stats(): PermitStats;
   /** Changes the number of permits (a TypeError where the backend cannot). */

@@ -67,6 +67,20 @@ export function checkDelta(where: string, value: unknown): number {
   return value;
 }
 
+/** An `AbortSignal` (anything with `aborted` and `addEventListener`), or `undefined`. */
+export function checkSignal(where: string, argument: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    typeof (value as AbortSignal).aborted !== 'boolean' ||
+    typeof (value as AbortSignal).addEventListener !== 'function'
+  ) {
+    throw new TypeError(`${where}: ${argument} must be an AbortSignal, got ${describeValue(value)}`);
+  }
+  return value as AbortSignal;
+}
+
 /** A timeout in ms: `null`/`undefined` (wait for ever) or a number that is not NaN. */
 export function checkTimeout(where: string, argument: string, value: unknown): number | null {
   if (value === undefined || value === null) return null;

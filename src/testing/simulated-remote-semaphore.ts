@@ -179,6 +179,7 @@ class SimulatedLease implements Lease {
   constructor(
     readonly server: Lease,
     readonly request: SimulatedRequest,
+    private readonly backend: SimulatedBackend,
   ) {}
 
   get permits(): number {
@@ -194,7 +195,9 @@ class SimulatedLease implements Lease {
   }
 
   release(): void {
-    if (!this.lost) this.server.release();
+    if (this.lost) return;
+    this.server.release();
+    this.backend.report();
   }
 
   [Symbol.dispose](): void {
@@ -210,6 +213,9 @@ class SimulatedBackend implements PermitBackend {
   /** The client's view: the server's value and queue length as last heard, `latency` ms old. */
   private heardValue: number;
   private heardWaiting = 0;
+  /** The server's value and queue length as last sent to the client (on their way for `latency` ms). */
+  private reportedValue: number;
+  private reportedWaiting = 0;
   private readonly loop = new GrantLoop(reportUnhandledError);
   private readonly watchers: ValueWatchers;
 
@@ -222,13 +228,8 @@ class SimulatedBackend implements PermitBackend {
   ) {
     this.server = new SemaphoreCore(permits, bounded, name, reportUnhandledError, () => scheduler.now());
     this.heardValue = permits;
+    this.reportedValue = permits;
     this.watchers = new ValueWatchers(permits, reportUnhandledError, () => this.heardValue);
-    this.server.watchValue({
-      next: (value) => {
-        const waiting = this.server.waiting;
-        this.later(() => this.heard(value, waiting));
-      },
-    });
   }
 
   get value(): number {
@@ -252,20 +253,25 @@ class SimulatedBackend implements PermitBackend {
       fail: () => {},
       lose: () => {},
     });
+    this.report();
     return request;
   }
 
   tryAcquire(permits: number): boolean {
-    return this.server.tryAcquire(permits);
+    const taken = this.server.tryAcquire(permits);
+    this.report();
+    return taken;
   }
 
   release(permits: number): number {
     this.server.release(permits);
+    this.report();
     return this.heardValue;
   }
 
   adjust(delta: number): number {
     this.server.adjust(delta);
+    this.report();
     return this.heardValue;
   }
 
@@ -288,6 +294,7 @@ class SimulatedBackend implements PermitBackend {
     this.pending.delete(request);
     if (request.clientLease !== null) request.clientLease.server.release();
     else request.serverTicket?.withdraw(reason);
+    this.report();
   }
 
   failPending(cause: unknown): void {
@@ -301,6 +308,7 @@ class SimulatedBackend implements PermitBackend {
         request.grantee.fail(new PermitBackendError({ primitive: this.name, cause }));
       });
     }
+    this.report();
   }
 
   loseLease(lease: Lease): void {
@@ -310,6 +318,7 @@ class SimulatedBackend implements PermitBackend {
     if (lease.released) return;
     lease.server.release();
     lease.lost = true;
+    this.report();
     this.later(() => {
       lease.request.grantee.lose(
         new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true }),
@@ -318,7 +327,7 @@ class SimulatedBackend implements PermitBackend {
   }
 
   private deliverGrant(request: SimulatedRequest, serverLease: Lease): void {
-    const lease = new SimulatedLease(serverLease, request);
+    const lease = new SimulatedLease(serverLease, request, this);
     this.leases.add(lease);
     request.clientLease = lease;
     this.later(() => {
@@ -336,6 +345,19 @@ class SimulatedBackend implements PermitBackend {
       request.done = true;
       request.grantee.refuse(refusal);
     });
+  }
+
+  /**
+   * Sends the server's value and queue length to the client after a call that may have changed
+   * them (a queued request or a hand-off changes the queue without changing the value).
+   */
+  report(): void {
+    const value = this.server.value;
+    const waiting = this.server.waiting;
+    if (value === this.reportedValue && waiting === this.reportedWaiting) return;
+    this.reportedValue = value;
+    this.reportedWaiting = waiting;
+    this.later(() => this.heard(value, waiting));
   }
 
   /** The client hears of the server's value (and queue length) `latency` ms after it changed. */

@@ -1,0 +1,102 @@
+import type { SchedulerLike } from 'rxjs';
+import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import {
+  PermitRejectedError,
+  PermitTimeoutError,
+  type PermitBackendError,
+  type PermitLostError,
+} from '../errors.js';
+import { PermitRequest, type WaitConfig } from './permit-request.js';
+import { reportUnhandledError } from './report-error.js';
+
+/**
+ * The Promise behind `lease()` (rule 22): it joins the backend's queue inside the call, resolves
+ * with the held lease, or rejects with `PermitTimeoutError` at the timeout, with `signal.reason`
+ * when the signal aborts (the request is withdrawn: it consumes nothing), or with the backend's
+ * error. A grant and an abort in the same turn settle as whichever came first.
+ */
+export function leasePermits(
+  backend: PermitBackend,
+  config: WaitConfig,
+  scheduler: SchedulerLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Lease> {
+  // An already-aborted signal queues nothing.
+  if (signal?.aborted === true) return Promise.reject(signal.reason);
+  return new Promise<Lease>((resolve, reject) => {
+    new LeaseRequest(backend, config, scheduler, signal, resolve, reject);
+  });
+}
+
+/** One `lease()` call: the grantee that settles its Promise. */
+class LeaseRequest extends PermitRequest {
+  private readonly onAbort: (() => void) | null = null;
+
+  constructor(
+    private readonly backend: PermitBackend,
+    private readonly config: WaitConfig,
+    scheduler: SchedulerLike | undefined,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (lease: Lease) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {
+    super();
+    if (signal !== undefined) {
+      this.onAbort = () => {
+        if (this.ticket?.withdraw('cancel') === true) {
+          this.timer?.unsubscribe();
+          this.reject(signal.reason);
+        }
+      };
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    this.ask(backend, config, scheduler);
+  }
+
+  protected onGrant(lease: Lease): void {
+    this.stopListening();
+    this.resolve(lease);
+  }
+
+  protected onTimeout(): void {
+    this.stopListening();
+    const { permits, timeout } = this.config;
+    this.reject(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
+  }
+
+  protected onRefused(waiting: number): void {
+    this.stopListening();
+    const { permits, maxWaiting } = this.config;
+    this.reject(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
+  }
+
+  protected onFailure(error: PermitBackendError): void {
+    this.stopListening();
+    this.reject(error);
+  }
+
+  /** The Promise has settled long ago: nobody is listening but the unhandled-error hook. */
+  protected onLost(error: PermitLostError): void {
+    reportUnhandledError(error);
+  }
+
+  private stopListening(): void {
+    if (this.onAbort !== null) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/**
+ * `run(task)`: holds a lease while `task(lease)` runs, releases it once the task's result settles
+ * (however it settles), and settles as the task did.
+ */
+export async function runWithLease<T>(
+  leased: Promise<Lease>,
+  task: (lease: Lease) => T | PromiseLike<T>,
+): Promise<T> {
+  const lease = await leased;
+  try {
+    return await task(lease);
+  } finally {
+    lease.release();
+  }
+}
