@@ -5,6 +5,7 @@ import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
 import * as rxjsTesting from 'rxjs/testing';
 import * as permits from '../src/index.js';
+import * as permitsTesting from '../src/testing/index.js';
 
 // Executes every ```ts block of README.md against the sources, so the examples cannot rot.
 // A block's `// logs: <text>` comments list, in order, the lines its console.log calls must print
@@ -49,6 +50,7 @@ function format(value: unknown): string {
 
 const modules: Record<string, unknown> = {
   'rxjs-permits': permits,
+  'rxjs-permits/testing': permitsTesting,
   rxjs: rxjs,
   'rxjs/operators': rxjsOperators,
   'rxjs/testing': rxjsTesting,
