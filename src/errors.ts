@@ -76,24 +76,46 @@ export class PermitRejectedError extends Error {
   readonly waiting: number;
   /** The `maxWaiting` limit that was reached. */
   readonly maxWaiting: number;
+  /**
+   * Set when the request was refused because it asks more than the primitive could ever grant (a
+   * bound lowered by `adjust` below it): that bound. `undefined` for a full bulkhead.
+   */
+  readonly bound: number | undefined;
 
   /**
    * Made by `boundedPermit`; `info` gives the fields (missing ones default to `'Semaphore'`,
    * 1 permit, 0 waiting and `maxWaiting` 0).
    */
   constructor(
-    fields: Partial<{ primitive: string; permits: number; waiting: number; maxWaiting: number }> = {},
+    fields: Partial<{
+      primitive: string;
+      permits: number;
+      waiting: number;
+      maxWaiting: number;
+      bound: number | undefined;
+    }> = {},
   ) {
-    const info = { primitive: 'Semaphore', permits: 1, waiting: 0, maxWaiting: 0, ...fields };
+    const info = {
+      primitive: 'Semaphore',
+      permits: 1,
+      waiting: 0,
+      maxWaiting: 0,
+      bound: undefined,
+      ...fields,
+    };
     super(
-      `${info.primitive}: rejected a request for ${info.permits} ` +
-        `${info.permits === 1 ? 'permit' : 'permits'}: none free and ${info.waiting} ` +
-        `already waiting (maxWaiting ${info.maxWaiting})`,
+      info.bound !== undefined
+        ? `${info.primitive}: rejected a request for ${info.permits} permits, more than its bound of ` +
+            `${info.bound}: it could never be granted`
+        : `${info.primitive}: rejected a request for ${info.permits} ` +
+            `${info.permits === 1 ? 'permit' : 'permits'}: none free and ${info.waiting} ` +
+            `already waiting (maxWaiting ${info.maxWaiting})`,
     );
     this.primitive = info.primitive;
     this.permits = info.permits;
     this.waiting = info.waiting;
     this.maxWaiting = info.maxWaiting;
+    this.bound = info.bound;
   }
 }
 

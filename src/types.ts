@@ -103,8 +103,9 @@ export interface PrimitiveOptions {
 }
 
 /**
- * Any primitive the operators accept: `Semaphore`, `BoundedSemaphore` and `DummySemaphore` (an
- * `RLock` is used through `reentrant`). Take this type where a function accepts "a limit", so that
+ * Any primitive the operators accept: `Semaphore`, `BoundedSemaphore`, `DummySemaphore`, the
+ * `SimulatedRemoteSemaphore` of `rxjs-permits/testing`, and any {@link BackendSemaphore} over a
+ * backend of your own (an `RLock` is used through `reentrant`). Take this type where a function accepts "a limit", so that
  * callers may pass any of them:
  *
  * @example

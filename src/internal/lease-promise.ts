@@ -64,10 +64,13 @@ class LeaseRequest extends PermitRequest {
     this.reject(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
   }
 
-  protected onRefused(waiting: number): void {
+  protected onRefused(waiting: number, never: boolean): void {
     this.stopListening();
     const { permits, maxWaiting } = this.config;
-    this.reject(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
+    const bound = never ? this.backend.maxPermits : undefined;
+    this.reject(
+      new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting, bound }),
+    );
   }
 
   protected onFailure(error: PermitBackendError): void {

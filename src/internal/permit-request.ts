@@ -85,8 +85,8 @@ export abstract class PermitRequest implements PermitGrantee {
     this.answer();
     // A full bulkhead (or a request that can never fit) is a refusal; a request that only could not
     // wait (timeout <= 0, blocking: false) is a timeout at once.
-    if (refusal.reason === 'never' || refusal.waiting >= this.waitConfig!.maxWaiting)
-      this.onRefused(refusal.waiting);
+    if (refusal.reason === 'never') this.onRefused(refusal.waiting, true);
+    else if (refusal.waiting >= this.waitConfig!.maxWaiting) this.onRefused(refusal.waiting, false);
     else this.onTimeout();
   }
 
@@ -114,7 +114,7 @@ export abstract class PermitRequest implements PermitGrantee {
   protected abstract onGrant(lease: Lease): void;
   protected abstract onTimeout(): void;
   /** The bulkhead was full (`waiting` others queued), or the request can never be granted. */
-  protected abstract onRefused(waiting: number): void;
+  protected abstract onRefused(waiting: number, never: boolean): void;
   protected abstract onFailure(error: PermitBackendError): void;
   /** A lease it was granted was lost. */
   protected abstract onLost(error: PermitLostError): void;

@@ -45,14 +45,14 @@ import { PermitHolder } from './permit-holder.js';
  *
  * @param semaphore The shared limit: any {@link PermitPool} (a `Semaphore`, `BoundedSemaphore` or
  * `DummySemaphore`).
- * @param project Maps a value (and its index) to the inner stream, called once the value's
- * permits are granted.
- * @param options `permits`, `timeout`, `scheduler`, `with`, per value, as in `withPermit`.
+ * @param project Maps a value, its index and the {@link Lease} it holds to the inner stream, called
+ * once the value's permits are granted.
+ * @param options `permits`, `priority`, `timeout`, `scheduler`, `with`, per value, as in `withPermit`.
  * @return A function that returns an Observable of the inner streams' values, merged.
- * @throws `TypeError` when `semaphore` is not one of this library's semaphores, `project` is not a
- * function or an option has the wrong type or an unknown key.
- * @throws `RangeError` when `permits` is not a positive integer or exceeds a bound, or `timeout`
- * is NaN.
+ * @throws `TypeError` when `semaphore` is not a {@link PermitPool}, `project` is not a function, or
+ * an option has the wrong type or an unknown key.
+ * @throws `RangeError` when `permits` is not a positive integer or exceeds a bound, `priority` is
+ * not a safe integer, or `timeout` is NaN.
  * @see {@link withPermit}
  */
 export function mergeMapWithPermit<T, R, F = R>(
@@ -202,11 +202,11 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
     this.fallBack(new PermitTimeoutError({ primitive: this.merge.backend.name, timeout: timeout!, permits }));
   }
 
-  protected onRefused(waiting: number): void {
+  protected onRefused(waiting: number, never: boolean): void {
     const { permits, maxWaiting } = this.merge.config;
-    this.fallBack(
-      new PermitRejectedError({ primitive: this.merge.backend.name, permits, waiting, maxWaiting }),
-    );
+    const { backend } = this.merge;
+    const bound = never ? backend.maxPermits : undefined;
+    this.fallBack(new PermitRejectedError({ primitive: backend.name, permits, waiting, maxWaiting, bound }));
   }
 
   protected onFailure(error: PermitBackendError): void {

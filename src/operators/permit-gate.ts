@@ -98,9 +98,12 @@ class GateRequest<T> extends PermitRequest {
     this.fallBack(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
   }
 
-  protected onRefused(waiting: number): void {
+  protected onRefused(waiting: number, never: boolean): void {
     const { permits, maxWaiting } = this.config;
-    this.fallBack(new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting }));
+    const bound = never ? this.backend.maxPermits : undefined;
+    this.fallBack(
+      new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting, bound }),
+    );
   }
 
   protected onFailure(error: PermitBackendError): void {
