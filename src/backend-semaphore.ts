@@ -49,7 +49,11 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
   protected readonly label: string;
   private readonly givenName: string | undefined;
   private plainAcquire: Observable<boolean> | null = null;
-  private rawlinks: Map<(semaphore: this) => void, () => void> | null = null;
+  /**
+   * Linked rawlink callbacks. Not keyed by `(semaphore: this) => void`: a `this` type in a private
+   * member would make every subclass that adds a member unassignable to `BackendSemaphore`.
+   */
+  private rawlinks: Map<unknown, () => void> | null = null;
 
   /**
    * Wraps `backend`.

@@ -16,14 +16,7 @@ import { SemaphoreCore } from '../core/semaphore-core.js';
 import { ValueWatchers } from '../core/value-watchers.js';
 import { PermitBackendError, PermitLostError } from '../errors.js';
 import { reportUnhandledError } from '../internal/report-error.js';
-import {
-  checkCount,
-  checkLimit,
-  checkName,
-  checkOptions,
-  checkScheduler,
-  primitiveLabel,
-} from '../internal/validate.js';
+import { checkCount, checkName, checkOptions, checkScheduler, primitiveLabel } from '../internal/validate.js';
 
 const KIND = 'SimulatedRemoteSemaphore';
 
@@ -98,7 +91,7 @@ export class SimulatedRemoteSemaphore extends BackendSemaphore {
       'bounded',
     ]);
     if (opts.latency === undefined) throw new TypeError(`${KIND}: options.latency is required`);
-    const latency = checkLimit(KIND, 'options.latency', opts.latency);
+    const latency = checkCount(KIND, 'options.latency', opts.latency);
     const scheduler = checkScheduler(KIND, 'options.scheduler', opts.scheduler);
     const name = checkName(KIND, opts.name);
     if (opts.bounded !== undefined && typeof opts.bounded !== 'boolean') {
