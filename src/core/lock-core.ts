@@ -81,7 +81,6 @@ export class LockCore {
       else this.take(owner);
       node.token = this.holdToken;
       node.state = ASSIGNED;
-      this.counts.grantedAtOnce();
       this.watchers.settled(this.value, this.loop);
       this.loop.grantNow(node);
       return node;
@@ -128,6 +127,7 @@ export class LockCore {
       case ASSIGNED:
         node.state = DONE;
         node.grantee = null;
+        this.counts.left(reason);
         this.leaveOnce();
         return true;
       default:
@@ -185,7 +185,7 @@ export class LockCore {
       this.count++;
       node.state = ASSIGNED;
       node.token = this.holdToken;
-      this.counts.grantedAfterQueue(now - node.queuedAt);
+      node.queuedAt = now - node.queuedAt;
       this.loop.push(node);
     }
     this.watchers.handoffs++;
@@ -248,6 +248,10 @@ class LockRequest extends RequestNode<LockRequest> {
 
   protected giveBack(): void {
     this.core.release(this.owner);
+  }
+
+  protected noteGranted(): void {
+    this.core.counts.grantedAfterQueue(this.queuedAt);
   }
 
   protected waitingNow(): number {

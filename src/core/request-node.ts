@@ -37,7 +37,10 @@ export abstract class RequestNode<N extends RequestNode<N>>
   state: RequestState = QUEUED;
   /** The fencing token, drawn when the permits are assigned. */
   token = 0;
-  /** When it was queued, on the engine's clock (for `stats().waitMs`). */
+  /**
+   * When it was queued, on the engine's clock; once its permits are assigned, how long it waited
+   * (0 when granted at once), counted in `stats()` when its grantee is told.
+   */
   queuedAt = 0;
 
   constructor(
@@ -52,6 +55,7 @@ export abstract class RequestNode<N extends RequestNode<N>>
     if (this.state === ASSIGNED) {
       this.state = GRANTED;
       this.grantee = null;
+      this.noteGranted();
       grantee!.grant(this);
     } else if (this.state === REFUSING) {
       this.state = DONE;
@@ -78,5 +82,7 @@ export abstract class RequestNode<N extends RequestNode<N>>
   abstract withdraw(reason?: 'timeout' | 'cancel'): boolean;
   /** Gives the held permits back to the engine. */
   protected abstract giveBack(): void;
+  /** Counts the grant (its wait is in `queuedAt`) now that the grantee is told. */
+  protected abstract noteGranted(): void;
   protected abstract waitingNow(): number;
 }

@@ -77,7 +77,6 @@ export class SemaphoreCore implements PermitBackend {
       this.value -= permits;
       node.token = ++this.lastToken;
       node.state = ASSIGNED;
-      this.counts.grantedAtOnce();
       this.watchers.settled(this.value, this.loop);
       this.loop.grantNow(node);
       return node;
@@ -152,9 +151,10 @@ export class SemaphoreCore implements PermitBackend {
         return true;
       }
       case ASSIGNED:
-        // Granted by the engine, withdrawn before its grantee was told: the permits go back.
+        // Assigned, withdrawn before its grantee was told: never granted; the permits go back.
         node.state = DONE;
         node.grantee = null;
+        this.counts.left(reason);
         this.value += node.permits;
         this.grantQueued();
         this.settle();
@@ -199,7 +199,7 @@ export class SemaphoreCore implements PermitBackend {
       head.state = ASSIGNED;
       head.token = ++this.lastToken;
       if (now < 0) now = this.counts.now();
-      this.counts.grantedAfterQueue(now - head.queuedAt);
+      head.queuedAt = now - head.queuedAt;
       this.watchers.handoffs++;
       this.loop.push(head);
     }
@@ -229,6 +229,10 @@ export class QueuedRequest extends RequestNode<QueuedRequest> {
 
   protected giveBack(): void {
     this.core.release(this.permits);
+  }
+
+  protected noteGranted(): void {
+    this.core.counts.grantedAfterQueue(this.queuedAt);
   }
 
   protected waitingNow(): number {

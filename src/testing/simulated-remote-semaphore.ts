@@ -206,6 +206,9 @@ class SimulatedBackend implements PermitBackend {
   /** The client's view: the server's value and queue length as last heard, `latency` ms old. */
   private heardValue: number;
   private heardWaiting = 0;
+  /** Requests withdrawn (or timed out) while their grant was on its way: see {@link stats}. */
+  private inFlightWithdrawn = 0;
+  private inFlightTimedOut = 0;
   /** The server's value and queue length as last sent to the client (on their way for `latency` ms). */
   private reportedValue: number;
   private reportedWaiting = 0;
@@ -268,8 +271,21 @@ class SimulatedBackend implements PermitBackend {
     return this.heardValue;
   }
 
+  /**
+   * The server's counts, as the client sees them: a request withdrawn while its grant was on its
+   * way was never granted to anyone, so it counts as withdrawn (or timed out), not as granted.
+   */
   stats(): Omit<PermitStats, 'name'> {
-    return { ...this.server.stats(), value: this.heardValue, waiting: this.heardWaiting };
+    const server = this.server.stats();
+    const { inFlightTimedOut: timedOut, inFlightWithdrawn: withdrawn } = this;
+    return {
+      ...server,
+      value: this.heardValue,
+      waiting: this.heardWaiting,
+      granted: server.granted - timedOut - withdrawn,
+      timedOut: server.timedOut + timedOut,
+      withdrawn: server.withdrawn + withdrawn,
+    };
   }
 
   watchValue(listener: ValueListener): () => void {
@@ -285,8 +301,13 @@ class SimulatedBackend implements PermitBackend {
   /** The client withdrew: the server drops the request, or gives back what it already granted. */
   forget(request: SimulatedRequest, reason: 'timeout' | 'cancel' | undefined): void {
     this.pending.delete(request);
-    if (request.clientLease !== null) request.clientLease.server.release();
-    else request.serverTicket?.withdraw(reason);
+    if (request.clientLease !== null) {
+      request.clientLease.server.release();
+      if (reason === 'timeout') this.inFlightTimedOut++;
+      else this.inFlightWithdrawn++;
+    } else {
+      request.serverTicket?.withdraw(reason);
+    }
     this.report();
   }
 
