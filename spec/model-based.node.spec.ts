@@ -1,21 +1,28 @@
 /**
- * Model-based property tests (issue #6, SPEC rules 2-4, 6-8, 10-13, 15, 17, 18): random scripts of
- * blocking, non-blocking, timed and weighted requests, releases, over-releases (refused by a
- * BoundedSemaphore), withdrawals by unsubscribe, virtual-time advances, gated streams
- * (`withPermit`, `boundedPermit`, `mergeMapWithPermit`, `reentrant`) that complete, error or are
- * cut off, waits, rawlinks, RLock re-entries, actions scheduled to race timeouts in the same frame,
- * and observers that act from inside their own grant — run against the real primitives on a
- * `VirtualTimeScheduler` and against a small reference model (spec/model/).
+ * Model-based property tests (issue #6, SPEC rules 2-4, 6-8, 10-13, 15, 17-21): random scripts of
+ * blocking, non-blocking, timed and weighted requests of priorities -1, 0 and 2, releases,
+ * over-releases (refused by a BoundedSemaphore), `adjust(delta)` for delta in -2..2 (also from inside
+ * a grant and racing timeouts; a BoundedSemaphore's bound moves, and queued requests that no longer
+ * fit are refused), withdrawals by unsubscribe, virtual-time advances, gated streams (`withPermit`,
+ * `boundedPermit`, `mergeMapWithPermit`, `reentrant`) that complete, error or are cut off, waits,
+ * rawlinks, RLock re-entries, actions scheduled to race timeouts in the same frame, and observers
+ * that act from inside their own grant — run against the real primitives on a
+ * `VirtualTimeScheduler` and against a small reference model (spec/model/), which serves its queue
+ * in (priority desc, arrival) order with strict head-of-line blocking over that order.
  *
  * After every step (spec/model/semaphore-commands.ts `compareWorlds`, rlock-commands.ts
  * `compareLockWorlds`):
- * - from the real system alone: value never negative; held + available = initial + deliberate
- *   over-releases; `waiting` = requests still waiting; FIFO (nothing granted while an earlier
- *   request still waits; for a lock, owners served in the order they began to wait); nothing
- *   notified after its withdrawal, `false` or timeout; every permit-observable subscriber ends on
- *   `value`; a finished gated source is torn down;
+ * - from the real system alone: value negative only after `adjust` removed permits; held +
+ *   available = initial + deliberate over-releases + adjustments; `waiting` = requests still
+ *   waiting; serving order (nothing granted while an older request of equal or higher priority
+ *   still waits; `tryAcquire` never succeeds while anything is queued; for a lock, owners served in
+ *   the order of their first place in the queue); nothing notified after its withdrawal, `false`,
+ *   refusal or timeout; every permit-observable subscriber ends on `value`; a finished gated source
+ *   is torn down;
  * - against the model: every notification, in order; the permit observable's emissions; `wait` and
- *   `rawlink` results; `value`, `waiting` (owner, count); each request's state; timers scheduled.
+ *   `rawlink` results; `value`, `waiting` (owner, count); each request's state; timers scheduled;
+ *   what `adjust` returns or throws; `stats()` (granted, timedOut, rejected, withdrawn,
+ *   peakWaiting, waitMs).
  *
  * A failure prints the shrunk script, one command per step, and the first check that failed, e.g.
  *
@@ -32,6 +39,10 @@
  *   PERMITS_PROPERTY_RUNS=10000 node scripts/jasmine-node.js spec/model-based.node.spec.ts
  *
  * PERMITS_PROPERTY_SEED (optional) replays the seed a failure reported.
+ *
+ * Where src deviates from the SPEC (spec/model/shared.ts `SRC_DEVIATIONS`, each one reported), the
+ * models follow src, so that these properties check everything else. PERMITS_MODEL_STRICT=1 makes
+ * the models follow the SPEC there instead; the properties then fail until src is fixed.
  */
 import fc from 'fast-check';
 import { RLockModel } from './model/rlock-model.js';

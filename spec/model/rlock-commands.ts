@@ -96,8 +96,11 @@ export class RLockWorld {
    * A grant to another owner starts a new turn.
    */
   turnOwner: OwnerName | null = null;
-  /** For each owner with requests waiting, the seq of the request that began its wait. */
-  private readonly waitingSince = new Map<OwnerName, number>();
+  /**
+   * For each owner with requests waiting, its place: the first of its waiting requests in queue
+   * order (priority desc, arrival), as [-priority, seq], compared in that order.
+   */
+  private readonly waitingSince = new Map<OwnerName, Place>();
 
   private waitingHandlesOf(owner: OwnerName): Handle[] {
     return [...this.handles.values()].filter(
@@ -108,9 +111,14 @@ export class RLockWorld {
   /** Keeps {@link waitingSince} up to date after `owner`'s handles changed state. */
   private noteWaiting(owner: OwnerName): void {
     const waiting = this.waitingHandlesOf(owner);
-    // An owner's place is that of its oldest request still waiting: a withdrawn one keeps none.
+    // An owner's place is that of its first request still waiting in queue order: a withdrawn one
+    // keeps none.
     if (waiting.length === 0) this.waitingSince.delete(owner);
-    else this.waitingSince.set(owner, Math.min(...waiting.map((handle) => handle.seq)));
+    else
+      this.waitingSince.set(
+        owner,
+        waiting.map(placeOf).reduce((a, b) => (before(a, b) ? a : b)),
+      );
   }
 
   setState(handle: Handle, state: HandleState): void {
@@ -119,8 +127,10 @@ export class RLockWorld {
   }
 
   /**
-   * FIFO of owners, checked without the model: an owner whose turn begins must have begun waiting
-   * before every other owner still waiting (unless that one is timing out right now).
+   * Order of owners, checked without the model: an owner whose turn begins must have had the first
+   * place, in (priority, arrival) order, among the owners still waiting (unless that one is timing
+   * out right now). Only places held before the owner's own request arrived are compared: a request
+   * of higher priority may come after the turn was assigned and before it was told.
    */
   granted(handle: Handle, what: string): void {
     const { name, owner } = handle.spec;
@@ -129,15 +139,15 @@ export class RLockWorld {
       this.problems.push(`${name}: ${what} but the lock is held by ${this.ownerName(this.lock.owner)}`);
     }
     if (this.turnOwner !== owner) {
-      const since = this.waitingSince.get(owner) ?? handle.seq;
+      const since = this.waitingSince.get(owner) ?? placeOf(handle);
       for (const [other, otherSince] of this.waitingSince) {
-        if (other === owner || otherSince > since) continue;
+        if (other === owner || !before(otherSince, since) || otherSince[1] > since[1]) continue;
         const live = this.waitingHandlesOf(other).filter(
           (candidate) => candidate.deadline > this.scheduler.now(),
         );
         if (live.length > 0) {
           this.problems.push(
-            `${name}: ${what} for ${owner} (waiting since request #${since}) while ${other}, waiting since #${otherSince}, still waits`,
+            `${name}: ${what} for ${owner} (place ${since.join()}) while ${other}, at place ${otherSince.join()}, still waits`,
           );
         }
       }
@@ -155,7 +165,10 @@ export class RLockWorld {
   acquire(spec: LockRequestSpec): void {
     const handle = this.open(spec);
     const owner = this.owners[spec.owner];
-    const options: { timeout: number | null; blocking?: boolean } = { timeout: spec.timeout };
+    const options: { timeout: number | null; blocking?: boolean; priority?: number } = {
+      timeout: spec.timeout,
+      ...priorityOption(spec),
+    };
     if (!spec.blocking) options.blocking = false;
     afterSubscribe(handle, () => this.lock.acquire(owner, options).subscribe(acquireObserver(this, handle)));
   }
@@ -221,6 +234,7 @@ export class RLockWorld {
             owner: this.owners[spec.owner],
             timeout: spec.timeout,
             with: spec.fallback ? (error) => of(`fallback for ${error.name}`) : undefined,
+            ...priorityOption(spec),
           }),
         )
         .subscribe({
@@ -310,10 +324,32 @@ export function compareLockWorlds(model: RLockModel, real: RLockWorld): void {
   same(owner, model.owner, 'owner');
   same(lock.count, model.count, 'count');
   same(lock.waiting, model.waiting, 'waiting');
+  same(lock.stats(), { name: undefined, ...model.snapshot() }, 'stats()');
   for (const [name, request] of model.requests) {
     same(real.handles.get(name)?.state, STATE_SEEN[request.state], `state of ${name}`);
   }
   same(real.scheduler.actions.length, model.clock.pending, 'timers scheduled');
+}
+
+/** A waiting request's place in the queue: [-priority, arrival]; the smaller comes first. */
+type Place = readonly [number, number];
+
+function placeOf(handle: Handle): Place {
+  return [-handle.spec.priority, handle.seq];
+}
+
+function before(a: Place, b: Place): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+/** The `priority` option of a request: left out when it is the default, 0. */
+function priorityOption(spec: LockRequestSpec): { priority?: number } {
+  return spec.priority === 0 ? {} : { priority: spec.priority };
+}
+
+/** How a counterexample shows a request's options. */
+function lockOptionsText(lead: string[], spec: LockRequestSpec): string {
+  return optionsText(spec.priority === 0 ? lead : [...lead, `priority: ${spec.priority}`], spec);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -342,7 +378,7 @@ class AcquireStep extends Step {
   toString(): string {
     const { name, owner, kind, then, atOnce } = this.spec;
     if (kind === 'tryAcquire') return `${name} = tryAcquire(${owner})`;
-    const options = optionsText([], this.spec);
+    const options = lockOptionsText([], this.spec);
     const reaction = then === null ? null : actionText(then.target, then.action, then.owner);
     const when = whenGrantedText(reaction, atOnce ? 'release' : null);
     return `${name} = acquire(${owner}${options === '' ? '' : `, ${options}`})${when}`;
@@ -364,7 +400,7 @@ class GateStep extends Step {
     const source = this.spec.atOnce
       ? `of('${this.spec.name}1') re-entering through reentrant(lock)`
       : 'open source';
-    return `${this.spec.name} = ${source} through reentrant(lock, ${optionsText([`owner: ${this.spec.owner}`], this.spec)})`;
+    return `${this.spec.name} = ${source} through reentrant(lock, ${lockOptionsText([`owner: ${this.spec.owner}`], this.spec)})`;
   }
 }
 
@@ -432,6 +468,12 @@ class LockFinishStep extends FinishStep {
 
 const ownerArb = fc.constantFrom<OwnerName>('A', 'B', 'C');
 
+/** Priorities: mostly the default, 0; some lower, some higher (rule 19). */
+const priorityArb = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 3 },
+  { arbitrary: fc.constantFrom(-1, 2), weight: 2 },
+);
+
 const actionArb = fc.constantFrom<LockAction>(
   'release',
   'unsubscribe',
@@ -458,9 +500,10 @@ const acquireArb = fc
     atOnce: rarely(3),
     tryAcquire: rarely(6),
     then: fc.option(reactionArb, { freq: 3 }),
+    priority: priorityArb,
   })
   .map(
-    ({ name, owner, timeout, nonBlocking, atOnce, tryAcquire, then }) =>
+    ({ name, owner, timeout, nonBlocking, atOnce, tryAcquire, then, priority }) =>
       new AcquireStep({
         name,
         owner,
@@ -470,14 +513,32 @@ const acquireArb = fc
         atOnce: !tryAcquire && atOnce,
         fallback: false,
         then: tryAcquire ? null : then,
+        priority: tryAcquire ? 0 : priority,
       }),
   );
 
 const gateArb = fc
-  .record({ name: nameArb, owner: ownerArb, timeout: timeoutArb, atOnce: rarely(3), fallback: fc.boolean() })
+  .record({
+    name: nameArb,
+    owner: ownerArb,
+    timeout: timeoutArb,
+    atOnce: rarely(3),
+    fallback: fc.boolean(),
+    priority: priorityArb,
+  })
   .map(
-    ({ name, owner, timeout, atOnce, fallback }) =>
-      new GateStep({ name, owner, kind: 'gate', timeout, blocking: true, atOnce, fallback, then: null }),
+    ({ name, owner, timeout, atOnce, fallback, priority }) =>
+      new GateStep({
+        name,
+        owner,
+        kind: 'gate',
+        timeout,
+        blocking: true,
+        atOnce,
+        fallback,
+        then: null,
+        priority,
+      }),
   );
 
 export const rlockCommands: Array<fc.Arbitrary<Cmd>> = [

@@ -1,21 +1,30 @@
 import { ModelClock } from './clock.js';
 import {
   appliesTo,
+  countGrant,
+  emptyStats,
   isModelWaiting,
   modelActionable,
   openModelRequest,
   performOn,
   resolveTarget,
+  queueIndex,
   type ModelEntry,
+  type ModelStats,
+  SRC_DEVIATIONS,
 } from './shared.js';
 
 /**
  * The reference model of an `RLock` (SPEC §2 rule 15, with rules 3-9 and 12 as they apply to a
- * lock): one owner at a time and its recursion count; the owner re-enters at once; other owners' requests
- * wait in one FIFO; when the lock is freed, the owner of the oldest queued request takes it and all
- * its queued requests are granted together (they would re-enter anyway), so an owner's place is that
- * of its oldest request still queued; a release by anyone but the owner throws and changes nothing. Grants are
- * announced from one trampoline, as for the semaphore (see semaphore-model.ts).
+ * lock, and §5 rules 19 and 21): one owner at a time and its recursion count; the owner re-enters
+ * at once; other owners' requests wait in one queue ordered by (priority desc, arrival); when the
+ * lock is freed, the owner of the first queued request in that order takes it and all its queued
+ * requests are granted together (they would re-enter anyway), told in queue order, so an owner's
+ * place is that of its first request still queued in queue order (settled details of §2 and §5); a
+ * release by anyone but the owner throws and changes nothing. Grants are announced from one
+ * trampoline, as for the semaphore (see semaphore-model.ts), and counted in `stats()` the same way:
+ * a re-entry (also the one a gated source makes through its own `reentrant(lock)`) is a grant with a
+ * wait of 0.
  */
 
 export type OwnerName = 'A' | 'B' | 'C';
@@ -41,6 +50,7 @@ export function plainLockAcquire(name: string, owner: OwnerName): LockRequestSpe
     atOnce: false,
     fallback: false,
     then: null,
+    priority: 0,
   };
 }
 
@@ -59,16 +69,22 @@ export interface LockRequestSpec {
   readonly fallback: boolean;
   /** acquire: what its observer does when granted (from inside the grant). */
   readonly then: LockReaction | null;
+  /** Rule 19: a waiting owner's request of higher priority is served first; 0 by default. */
+  readonly priority: number;
 }
 
 /** A request; `state` `closing`: withdrawn by its timeout, its subscriber not yet told. */
-export type LockModelRequest = ModelEntry<LockRequestSpec>;
+export interface LockModelRequest extends ModelEntry<LockRequestSpec> {
+  /** When it joined the queue (for `stats().waitMs`); unset when it never queued. */
+  queuedAt?: number;
+}
 
 export class RLockModel {
   owner: OwnerName | null = null;
   count = 0;
-  /** Every queued request, in the order they came. */
+  /** Every queued request, in serving order: by priority (higher first), then as they came. */
   readonly queue: LockModelRequest[] = [];
+  readonly stats: ModelStats = emptyStats(1);
   readonly requests = new Map<string, LockModelRequest>();
   readonly clock = new ModelClock();
   readonly events: string[] = [];
@@ -87,6 +103,11 @@ export class RLockModel {
 
   get waiting(): number {
     return this.queue.length;
+  }
+
+  /** What `stats()` must return now (but `name`). */
+  snapshot(): ModelStats {
+    return { ...this.stats, value: this.value, waiting: this.waiting, waitMs: { ...this.stats.waitMs } };
   }
 
   live(name: string): LockModelRequest | undefined {
@@ -115,6 +136,7 @@ export class RLockModel {
     }
   }
 
+  /** The owner re-enters, or takes the free lock (never free while anyone is queued). */
   private takeNow(owner: OwnerName): boolean {
     if (this.owner === owner) {
       this.count++;
@@ -126,7 +148,18 @@ export class RLockModel {
     return true;
   }
 
-  private request(request: LockModelRequest): boolean {
+  private enqueue(request: LockModelRequest): void {
+    request.state = 'queued';
+    request.queuedAt = this.clock.now;
+    this.queue.splice(queueIndex(this.queue, request.spec.priority), 0, request);
+    if (this.queue.length > this.stats.peakWaiting) this.stats.peakWaiting = this.queue.length;
+  }
+
+  /**
+   * Grants `request` now (a re-entry, or the lock free: rule 5), queues it, or — when it may not
+   * wait (`blocking: false`, `timeout <= 0`) — refuses it (`'refused'`, counted as rejected).
+   */
+  private request(request: LockModelRequest, mayWait: boolean): 'granted' | 'queued' | 'refused' {
     const { owner } = request.spec;
     if (this.takeNow(owner)) {
       if (this.value !== this.announced) {
@@ -143,11 +176,15 @@ export class RLockModel {
           this.drain();
         }
       }
-      return true;
+      return 'granted';
     }
-    this.queue.push(request);
-    request.state = 'queued';
-    return false;
+    if (!mayWait) {
+      request.state = 'closing';
+      this.stats.rejected++;
+      return 'refused';
+    }
+    this.enqueue(request);
+    return 'queued';
   }
 
   /** `lock.release(owner)`; throws 'LockOwnershipError' when `owner` does not hold the lock. */
@@ -164,6 +201,7 @@ export class RLockModel {
         const next = head.spec.owner;
         this.owner = next;
         const theirs = this.queue.filter((request) => request.spec.owner === next);
+        if (SRC_DEVIATIONS.lockOwnerRequestsToldInArrivalOrder) theirs.sort((a, b) => a.seq - b.seq);
         this.queue.splice(
           0,
           this.queue.length,
@@ -181,9 +219,17 @@ export class RLockModel {
     this.settle();
   }
 
-  private withdraw(request: LockModelRequest, final: LockModelRequest['state'] = 'done'): boolean {
+  private withdraw(
+    request: LockModelRequest,
+    final: LockModelRequest['state'] = 'done',
+    reason: 'timeout' | 'cancel' = 'cancel',
+  ): boolean {
     request.timer?.cancel();
     request.timer = null;
+    if (request.state === 'queued' || request.state === 'assigned') {
+      if (reason === 'timeout') this.stats.timedOut++;
+      else this.stats.withdrawn++;
+    }
     if (request.state === 'queued') {
       this.queue.splice(this.queue.indexOf(request), 1);
       request.state = final;
@@ -199,13 +245,16 @@ export class RLockModel {
 
   private granted(request: LockModelRequest): void {
     const { spec } = request;
+    countGrant(this.stats, request.queuedAt === undefined ? 0 : this.clock.now - request.queuedAt);
     request.state = 'holding';
     request.timer?.cancel();
     request.timer = null;
     if (spec.kind === 'gate') {
       this.events.push(`${spec.name}: source subscribed`);
       if (spec.atOnce) {
-        // The source's own reentrant(lock) re-enters (count + 1, then - 1): nothing to see.
+        // The source's own reentrant(lock) re-enters (count + 1, then - 1): nothing to see but a
+        // grant in the statistics.
+        countGrant(this.stats, 0);
         this.events.push(`${spec.name}: next ${spec.name}1`);
         request.state = 'done';
         this.release(spec.owner);
@@ -259,24 +308,27 @@ export class RLockModel {
   acquire(spec: LockRequestSpec): void {
     const request = this.open(spec);
     try {
-      if (spec.kind === 'tryAcquire' || !spec.blocking || (spec.timeout !== null && spec.timeout <= 0)) {
+      if (spec.kind === 'tryAcquire') {
         const ok = this.takeNow(spec.owner);
-        if (ok) this.settle();
-        if (spec.kind === 'tryAcquire') {
-          request.state = ok ? 'holding' : 'done';
-        } else if (ok) {
-          this.sawTrue(request);
-        } else {
-          request.state = 'done';
-          this.events.push(`${spec.name}: false`);
-        }
+        if (ok) {
+          countGrant(this.stats, 0);
+          this.settle();
+        } else this.stats.rejected++;
+        request.state = ok ? 'holding' : 'done';
         return;
       }
-      if (this.request(request)) return;
+      const mayWait = spec.blocking && (spec.timeout === null || spec.timeout > 0);
+      const outcome = this.request(request, mayWait);
+      if (outcome === 'granted') return;
+      if (outcome === 'refused') {
+        request.state = 'done';
+        this.events.push(`${spec.name}: false`);
+        return;
+      }
       if (spec.timeout !== null) {
         request.timer = this.clock.schedule(spec.timeout, () => {
           request.timer = null;
-          if (this.withdraw(request, 'closing')) {
+          if (this.withdraw(request, 'closing', 'timeout')) {
             request.state = 'done';
             this.events.push(`${spec.name}: false`);
           }
@@ -290,15 +342,16 @@ export class RLockModel {
   gate(spec: LockRequestSpec): void {
     const request = this.open(spec);
     try {
-      if (this.request(request)) return;
-      if (spec.timeout === null) return;
-      if (spec.timeout <= 0) {
-        if (this.withdraw(request, 'closing')) this.fail(request);
+      const outcome = this.request(request, spec.timeout === null || spec.timeout > 0);
+      if (outcome === 'granted') return;
+      if (outcome === 'refused') {
+        this.fail(request);
         return;
       }
+      if (spec.timeout === null) return;
       request.timer = this.clock.schedule(spec.timeout, () => {
         request.timer = null;
-        if (this.withdraw(request, 'closing')) this.fail(request);
+        if (this.withdraw(request, 'closing', 'timeout')) this.fail(request);
       });
     } finally {
       request.settling = false;

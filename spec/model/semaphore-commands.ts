@@ -27,6 +27,7 @@ import {
   acquireObserver,
   actionText,
   addListener,
+  adjustDelta,
   afterSubscribe,
   appliesTo,
   appliesToMerge,
@@ -56,9 +57,11 @@ import {
  * {@link SemaphoreWorld} drives a real `Semaphore` / `BoundedSemaphore` on a `VirtualTimeScheduler`
  * and records what its subscribers see, in the same vocabulary as {@link SemaphoreModel}. After
  * every command {@link compareWorlds} checks the real primitive against the model and, on its own,
- * against the invariants the issue names (value never negative, held + available = initial +
- * deliberate over-releases, FIFO grants, nothing granted after a withdrawal or a timeout, the permit
- * observable equal to `value`, no stray timer).
+ * against the invariants the issue names (value never negative unless `adjust` removed permits,
+ * held + available = initial + deliberate over-releases + adjustments, grants in (priority, arrival)
+ * order, `tryAcquire` never succeeding while anything is queued, nothing granted after a withdrawal
+ * or a timeout, the permit observable equal to `value`, no stray timer), and `stats()` against the
+ * model's counters.
  */
 
 interface Handle extends BaseHandle<RequestSpec> {
@@ -88,6 +91,10 @@ export class SemaphoreWorld {
   readonly problems: string[] = [];
   readonly listeners: Listener[] = [];
   extra = 0;
+  /** The sum of every `adjust` delta that was applied. */
+  adjusted = 0;
+  /** Permits removed by `adjust` calls with a negative delta. */
+  removed = 0;
   private seq = 0;
   private readyCount = 0;
 
@@ -107,27 +114,34 @@ export class SemaphoreWorld {
   }
 
   /**
-   * FIFO, checked without the model: a request granted while an earlier one still waited is a
-   * suspect pair; if the earlier one still waits when the step is over, it was overtaken. (Within a
-   * step an earlier request may legitimately be told of its grant later: rule 5 grants a new
-   * request synchronously inside a running grant loop.)
+   * Serving order, checked without the model: a request granted while an older one of equal or
+   * higher priority still waited is a suspect pair; if that one still waits when the step is over,
+   * it was overtaken. (Within a step it may legitimately be told of its grant later: rule 5 grants a
+   * new request synchronously inside a running grant loop. A newer request of higher priority is
+   * not checked here: it may have come after the grant was assigned, before it was told; the model
+   * checks that order.) A `tryAcquire` must not overtake anyone: it is checked against every
+   * waiting request.
    */
-  private readonly suspects: Array<[granted: Handle, earlier: Handle]> = [];
+  private readonly suspects: Array<[granted: Handle, ahead: Handle]> = [];
 
   granted(handle: Handle, what: string): void {
     if (handle.state !== 'waiting') this.problems.push(`${handle.spec.name}: ${what} while ${handle.state}`);
+    const { priority } = handle.spec;
+    const anyone = handle.spec.kind === 'tryAcquire';
     for (const other of this.handles.values()) {
-      if (other.state === 'waiting' && other.seq < handle.seq) this.suspects.push([handle, other]);
+      if (other.state !== 'waiting' || other === handle) continue;
+      const ahead = anyone || (other.spec.priority >= priority && other.seq < handle.seq);
+      if (ahead) this.suspects.push([handle, other]);
     }
     handle.state = 'holding';
   }
 
   /** Called after every step. */
   checkOvertaking(): void {
-    for (const [granted, earlier] of this.suspects.splice(0)) {
-      if (earlier.state === 'waiting' && this.handles.get(earlier.spec.name) === earlier) {
+    for (const [granted, ahead] of this.suspects.splice(0)) {
+      if (ahead.state === 'waiting' && this.handles.get(ahead.spec.name) === ahead) {
         this.problems.push(
-          `${granted.spec.name} was granted while ${earlier.spec.name}, queued earlier, still waits`,
+          `${granted.spec.name} (priority ${granted.spec.priority}) was granted while ${ahead.spec.name} (priority ${ahead.spec.priority}), ahead of it, still waits`,
         );
       }
     }
@@ -149,9 +163,16 @@ export class SemaphoreWorld {
     this.semaphore.release(handle.spec.permits);
   }
 
+  /** The bound of a BoundedSemaphore, moved by `adjust`; `Infinity` for a Semaphore. */
+  get bound(): number {
+    return this.bounded ? this.initial + this.adjusted : Infinity;
+  }
+
   can(name: string, action: Action): boolean {
+    const delta = adjustDelta(action);
+    if (delta !== null) return this.bound + delta >= 0;
     const handle = this.handles.get(name);
-    if (action === 'acquire') return handle === undefined || handle.state === 'done';
+    if (action === 'acquire') return (handle === undefined || handle.state === 'done') && this.bound >= 1;
     if (!handleActionable(handle, this.scheduler.now())) return false;
     const { kind, atOnce } = handle.spec;
     if (kind === 'merge') return appliesToMerge(action, handle.merge!.sourceDone);
@@ -202,6 +223,7 @@ export class SemaphoreWorld {
       with: spec.fallback
         ? (error: PermitTimeoutError | PermitRejectedError) => of(`fallback for ${error.name}`)
         : undefined,
+      ...priorityOption(spec),
     };
     afterSubscribe(handle, () =>
       merge.subject
@@ -237,9 +259,10 @@ export class SemaphoreWorld {
 
   acquire(spec: RequestSpec): void {
     const handle = this.open(spec);
-    const options: { permits: number; timeout: number | null; blocking?: boolean } = {
+    const options: { permits: number; timeout: number | null; blocking?: boolean; priority?: number } = {
       permits: spec.permits,
       timeout: spec.timeout,
+      ...priorityOption(spec),
     };
     if (!spec.blocking) options.blocking = false;
     afterSubscribe(handle, () => this.semaphore.acquire(options).subscribe(acquireObserver(this, handle)));
@@ -247,9 +270,19 @@ export class SemaphoreWorld {
 
   tryAcquire(spec: RequestSpec): void {
     const handle = this.open(spec);
-    if (this.semaphore.tryAcquire(spec.permits)) this.granted(handle, 'tryAcquire succeeded');
-    else handle.state = 'done';
+    const waiting = this.semaphore.waiting;
+    if (this.semaphore.tryAcquire(spec.permits)) {
+      this.granted(handle, 'tryAcquire succeeded');
+      if (waiting > 0) this.problems.push(`${spec.name}: tryAcquire succeeded with ${waiting} queued`);
+    } else handle.state = 'done';
     handle.settling = false;
+  }
+
+  adjust(delta: number): number {
+    const value = this.semaphore.adjust(delta);
+    this.adjusted += delta;
+    if (delta < 0) this.removed -= delta;
+    return value;
   }
 
   gate(spec: RequestSpec): void {
@@ -274,6 +307,7 @@ export class SemaphoreWorld {
       with: spec.fallback
         ? (error: PermitTimeoutError | PermitRejectedError) => of(`fallback for ${error.name}`)
         : undefined,
+      ...priorityOption(spec),
     };
     const gated =
       spec.maxWaiting === null
@@ -291,7 +325,12 @@ export class SemaphoreWorld {
               this.problems.push(`${name}: ${error.message} does not match the request`);
             }
           } else if (error instanceof PermitRejectedError) {
-            if (error.permits !== spec.permits || error.maxWaiting !== spec.maxWaiting) {
+            const never = error.bound !== undefined && error.bound < spec.permits;
+            if (
+              error.permits !== spec.permits ||
+              error.maxWaiting !== (spec.maxWaiting ?? Infinity) ||
+              (error.bound !== undefined && !never)
+            ) {
               this.problems.push(`${name}: ${error.message} does not match the request`);
             }
           } else if (!(error instanceof TestError && error.message === name)) {
@@ -410,11 +449,15 @@ export function compareWorlds(model: SemaphoreModel, real: SemaphoreWorld): void
   // Invariants, from the real system alone.
   real.checkOvertaking();
   same(real.problems.splice(0), [], 'problems seen by subscribers');
-  holds(Number.isInteger(semaphore.value) && semaphore.value >= 0, `value ${semaphore.value} is negative`);
+  holds(Number.isInteger(semaphore.value), `value ${semaphore.value} is not an integer`);
+  holds(
+    semaphore.value >= 0 || real.removed > 0,
+    `value ${semaphore.value} is negative, but adjust never removed permits`,
+  );
   same(
     real.held + semaphore.value,
-    real.initial + real.extra,
-    `held ${real.held} + value ${semaphore.value} = initial ${real.initial} + over-released ${real.extra}`,
+    real.initial + real.extra + real.adjusted,
+    `held ${real.held} + value ${semaphore.value} = initial ${real.initial} + over-released ${real.extra} + adjusted ${real.adjusted}`,
   );
   same(semaphore.waiting, real.waiting, 'semaphore.waiting vs requests still waiting');
   same(semaphore.locked(), semaphore.value <= 0, 'locked()');
@@ -431,6 +474,7 @@ export function compareWorlds(model: SemaphoreModel, real: SemaphoreWorld): void
   same(semaphore.value, model.value, 'value');
   same(semaphore.waiting, model.queue.length, 'waiting');
   same(real.extra, model.extra, 'over-released');
+  same(semaphore.stats(), { name: undefined, ...model.snapshot() }, 'stats()');
   for (const [name, request] of model.requests) {
     same(real.handles.get(name)?.state, STATE_SEEN[request.state], `state of ${name}`);
   }
@@ -448,9 +492,15 @@ const { Step, UnsubscribeStep, FinishStep, LaterStep, AdvanceStep, SubscribeValu
   SemaphoreWorld
 >(compareWorlds);
 
+/** The `priority` option of a request: left out when it is the default, 0. */
+function priorityOption(spec: RequestSpec): { priority?: number } {
+  return spec.priority === 0 ? {} : { priority: spec.priority };
+}
+
 function semaphoreOptionsText(spec: RequestSpec): string {
   const lead: string[] = [];
   if (spec.permits !== 1) lead.push(`permits: ${spec.permits}`);
+  if (spec.priority !== 0) lead.push(`priority: ${spec.priority}`);
   if (spec.maxWaiting !== null) lead.push(`maxWaiting: ${spec.maxWaiting}`);
   return optionsText(lead, spec);
 }
@@ -543,7 +593,8 @@ class MergeStep extends StartStep {
         : this.spec.innerErrors
           ? `timer(${innerDelay}) then error`
           : `timer(${innerDelay})`;
-    return `${name} = source.pipe(mergeMapWithPermit(v => ${inner}${this.spec.permits === 1 && this.spec.timeout === null && !this.spec.fallback ? '' : `, ${semaphoreOptionsText(this.spec)}`}))`;
+    const options = semaphoreOptionsText(this.spec);
+    return `${name} = source.pipe(mergeMapWithPermit(v => ${inner}${options === '' ? '' : `, ${options}`}))`;
   }
 }
 
@@ -604,6 +655,40 @@ class OverReleaseStep extends Step {
   }
 }
 
+/**
+ * `adjust(delta)` (rule 20): returns the value the model expects; on a BoundedSemaphore whose bound
+ * would fall below 0 it throws RangeError and changes nothing.
+ */
+class AdjustStep extends Step {
+  constructor(readonly delta: number) {
+    super();
+  }
+  check(): boolean {
+    return true;
+  }
+  protected apply(model: SemaphoreModel, real: SemaphoreWorld): void {
+    if (model.bounded && model.bound + this.delta < 0) {
+      const before = [real.semaphore.value, real.semaphore.waiting];
+      throwsA(
+        RangeError,
+        () => real.adjust(this.delta),
+        `adjust(${this.delta}) of a bound of ${model.bound}`,
+      );
+      same(
+        [real.semaphore.value, real.semaphore.waiting],
+        before,
+        'value and waiting after a refused adjust',
+      );
+      return;
+    }
+    const expected = model.adjust(this.delta);
+    same(real.adjust(this.delta), expected, 'adjust() returned');
+  }
+  toString(): string {
+    return `adjust(${this.delta})`;
+  }
+}
+
 class WaitStep extends Step {
   constructor(readonly timeout: number | null) {
     super();
@@ -636,6 +721,12 @@ class RawlinkStep extends Step {
 // ----------------------------------------------------------------------------------------------
 // Arbitraries
 
+/** Priorities: mostly the default, 0; some lower, some higher (rule 19). */
+const priorityArb = fc.oneof(
+  { arbitrary: fc.constant(0), weight: 3 },
+  { arbitrary: fc.constantFrom(-1, 2), weight: 2 },
+);
+
 const permitsArb = fc.oneof(
   { arbitrary: fc.constant(1), weight: 3 },
   { arbitrary: fc.integer({ min: 2, max: 3 }), weight: 2 },
@@ -649,6 +740,8 @@ const actionArb = fc.constantFrom<Action>(
   'cut',
   'acquire',
   'emit',
+  'adjust+1',
+  'adjust-1',
 );
 const reactionArb: fc.Arbitrary<Reaction> = fc.oneof(
   fc.record({ action: actionArb, target: nameArb }),
@@ -666,10 +759,11 @@ const acquireArb = fc
     ),
     atOnce: rarely(3),
     then: fc.option(reactionArb, { freq: 3 }),
+    priority: priorityArb,
   })
   .map(
-    ({ name, permits, timeout, blocking, atOnce, then }) =>
-      new AcquireStep(requestSpec(name, 'acquire', { permits, timeout, blocking, atOnce, then })),
+    ({ name, permits, timeout, blocking, atOnce, then, priority }) =>
+      new AcquireStep(requestSpec(name, 'acquire', { permits, timeout, blocking, atOnce, then, priority })),
   );
 
 const tryAcquireArb = fc
@@ -690,10 +784,11 @@ const gateArb = fc
       { arbitrary: fc.constant(null), weight: 3 },
       { arbitrary: fc.integer({ min: 0, max: 2 }), weight: 1 },
     ),
+    priority: priorityArb,
   })
   .map(
-    ({ name, permits, timeout, atOnce, fallback, maxWaiting }) =>
-      new GateStep(requestSpec(name, 'gate', { permits, timeout, atOnce, fallback, maxWaiting })),
+    ({ name, permits, timeout, atOnce, fallback, maxWaiting, priority }) =>
+      new GateStep(requestSpec(name, 'gate', { permits, timeout, atOnce, fallback, maxWaiting, priority })),
   );
 
 const mergeArb = fc
@@ -704,9 +799,10 @@ const mergeArb = fc
     fallback: fc.boolean(),
     innerDelay: fc.integer({ min: 0, max: 3 }),
     innerErrors: rarely(3),
+    priority: priorityArb,
   })
   .map(
-    ({ name, permits, timeout, fallback, innerDelay, innerErrors }) =>
+    ({ name, permits, timeout, fallback, innerDelay, innerErrors, priority }) =>
       new MergeStep(
         requestSpec(name, 'merge', {
           permits,
@@ -714,6 +810,7 @@ const mergeArb = fc
           fallback,
           innerDelay,
           innerErrors: innerErrors && innerDelay > 0,
+          priority,
         }),
       ),
   );
@@ -744,6 +841,7 @@ export const semaphoreCommands: Array<fc.Arbitrary<Cmd>> = [
   fc.oneof(
     { arbitrary: fc.integer({ min: 1, max: 6 }).map((ms) => new AdvanceStep(ms)), weight: 4 },
     { arbitrary: permitsArb.map((permits) => new OverReleaseStep(permits)), weight: 1 },
+    { arbitrary: fc.integer({ min: -2, max: 2 }).map((delta) => new AdjustStep(delta)), weight: 2 },
     { arbitrary: timeoutArb.map((timeout) => new WaitStep(timeout)), weight: 1 },
     { arbitrary: fc.constant(new RawlinkStep()), weight: 1 },
     { arbitrary: fc.constant(new SubscribeValueStep(3, 'permit')), weight: 1 },

@@ -1,5 +1,6 @@
 import { ModelClock, type ModelTimer } from './clock.js';
 import {
+  adjustDelta,
   appliesTo,
   appliesToMerge,
   isModelWaiting,
@@ -7,18 +8,44 @@ import {
   openModelRequest,
   performOn,
   resolveTarget,
+  countGrant,
+  emptyStats,
+  queueIndex,
   type AnyAction,
+  type ModelStats,
   type ModelEntry,
   type RequestState,
 } from './shared.js';
 
 /**
- * The reference model of a `Semaphore` / `BoundedSemaphore` (SPEC §2), written from the contract
- * with plain arrays and no RxJS: a counter, a FIFO of requests with strict head-of-line granting,
- * a hand-off that deducts permits at once and announces grants from one trampoline (rules 2-4),
- * timeouts on a virtual clock (rule 6), withdrawal (rule 7), the gated-stream lifetime of
- * `withPermit` / `boundedPermit` (rule 8), `wait` / `rawlink` (rules 10-11), the settled values of
- * the permit observable (rule 12), the bound (rule 13) and `mergeMapWithPermit` (rule 18).
+ * The reference model of a `Semaphore` / `BoundedSemaphore` (SPEC §2 and §5), written from the
+ * contract with plain arrays and no RxJS: a counter, a queue ordered by (priority desc, arrival) with
+ * strict head-of-line granting over that order (rules 2 and 19), a hand-off that deducts permits at
+ * once and announces grants from one trampoline (rules 3-4), timeouts on a virtual clock (rule 6),
+ * withdrawal (rule 7), the gated-stream lifetime of `withPermit` / `boundedPermit` (rule 8), `wait` /
+ * `rawlink` (rules 10-11), the settled values of the permit observable (rule 12), the bound (rule 13),
+ * `mergeMapWithPermit` (rule 18), `adjust` (rule 20) and the `stats()` counters (rule 21).
+ *
+ * Priority (rule 19 and its settled details): a request is granted at once only when its permits are
+ * free and no queued request of equal or higher priority exists; otherwise it joins the queue after
+ * every request of equal or higher priority. A request that may not wait (`blocking: false`,
+ * `timeout <= 0`, a full bulkhead) follows the same rule and is refused instead of queued;
+ * `tryAcquire` never overtakes any queued request, whatever its priority.
+ *
+ * `adjust(delta)` (rule 20): the value moves by `delta` (it may go negative: permits owed); a
+ * BoundedSemaphore's bound moves too (RangeError below 0, nothing changed), and when it falls, every
+ * queued request that no longer fits under it leaves the queue at once and fails with
+ * `PermitRejectedError` (`acquire()`: `false`), told through the trampoline in queue order before the
+ * grants the same call makes.
+ *
+ * Statistics (rule 21 and its settled details): `granted` counts every request told of its grant
+ * (at once, `tryAcquire` success, or after queueing), with its queued time in `waitMs`; `rejected`
+ * every refusal without queueing (`tryAcquire` false, `blocking: false` / `timeout <= 0` failures,
+ * a full bulkhead, a request that can never fit the bound) and every queued request `adjust` refuses;
+ * `timedOut` every timeout of a waiting request; `withdrawn` every unsubscribe of a waiting request.
+ * A request whose permits were assigned by a hand-off but that was withdrawn before it was told
+ * (docs/semantics.md, "ASSIGNED -> WITHDRAWN") was never granted: it counts as withdrawn (or timed
+ * out), not as granted.
  *
  * Where the contract leaves an order open, the model takes the reading that keeps rules 2, 7 and 18
  * literal, and the real primitives must agree:
@@ -66,6 +93,7 @@ export function requestSpec(
     maxWaiting: null,
     then: null,
     innerDelay: 0,
+    priority: 0,
     ...fields,
   };
 }
@@ -100,6 +128,8 @@ export interface RequestSpec {
   readonly innerDelay: number;
   /** merge: the inner errors at its timer instead of emitting (only with `innerDelay` > 0). */
   readonly innerErrors?: boolean;
+  /** Rule 19: higher is served first; 0 by default. */
+  readonly priority: number;
 }
 
 /** A request; `state` `closing`: withdrawn by its timeout (or refused), its subscriber not yet told. */
@@ -108,7 +138,12 @@ export interface ModelRequest extends ModelEntry<RequestSpec> {
   readonly merge?: ModelMerge;
   /** mergeValue: the source value. */
   readonly value?: number;
+  /** When it joined the queue (for `stats().waitMs`); unset when it never queued. */
+  queuedAt?: number;
 }
+
+/** What a request that may not wait, or cannot be granted, is told instead of being queued. */
+type Refusal = { readonly never: boolean; readonly waiting: number };
 
 /**
  * A `source.pipe(mergeMapWithPermit(semaphore, project, options))` subscription (rule 18): every
@@ -142,9 +177,13 @@ interface ReadyEntry {
 
 export class SemaphoreModel {
   value: number;
-  readonly bound: number;
+  /** The bound of a BoundedSemaphore (moved by `adjust`); `Infinity` for a Semaphore. */
+  bound: number;
   /** Permits added by deliberate over-releases (unbounded `Semaphore` only). */
   extra = 0;
+  /** The sum of every `adjust` delta. */
+  adjusted = 0;
+  readonly stats: ModelStats;
   readonly queue: ModelRequest[] = [];
   readonly requests = new Map<string, ModelRequest>();
   readonly clock = new ModelClock();
@@ -178,6 +217,17 @@ export class SemaphoreModel {
     this.bound = bounded ? initial : Infinity;
     this.announced = initial;
     this.lastLogged = initial;
+    this.stats = emptyStats(initial);
+  }
+
+  /** What `stats()` must return now (but `name`). */
+  snapshot(): ModelStats {
+    return {
+      ...this.stats,
+      value: this.value,
+      waiting: this.queue.length,
+      waitMs: { ...this.stats.waitMs },
+    };
   }
 
   /** The live request called `name` (not finished), if any. */
@@ -247,10 +297,18 @@ export class SemaphoreModel {
     }
   }
 
-  /** Queues `request`, or grants it now (rule 5). Returns whether it was granted now. */
-  private request(request: ModelRequest): boolean {
-    if (this.queue.length === 0 && this.value >= request.spec.permits) {
-      this.value -= request.spec.permits;
+  /**
+   * Grants `request` now (rule 5), refuses it, or queues it in (priority, arrival) order. Granted at
+   * once only when its permits are free and no queued request of equal or higher priority exists
+   * (settled details of §5). Refused, without queueing, when it can never fit the bound, or when
+   * `maxWaiting` requests are already queued (0: a request that may not wait).
+   */
+  private request(request: ModelRequest, maxWaiting: number): 'granted' | 'queued' | Refusal {
+    const { permits, priority } = request.spec;
+    if (permits > this.bound) return this.refuse(request, true);
+    const ahead = this.queue.length > 0 && this.queue[0].spec.priority >= priority;
+    if (!ahead && this.value >= permits) {
+      this.value -= permits;
       this.settle();
       const outermost = !this.running;
       this.running = true;
@@ -262,11 +320,20 @@ export class SemaphoreModel {
           this.drain();
         }
       }
-      return true;
+      return 'granted';
     }
+    if (this.queue.length >= maxWaiting) return this.refuse(request, false);
     request.state = 'queued';
-    this.queue.push(request);
-    return false;
+    request.queuedAt = this.clock.now;
+    this.queue.splice(queueIndex(this.queue, priority), 0, request);
+    if (this.queue.length > this.stats.peakWaiting) this.stats.peakWaiting = this.queue.length;
+    return 'queued';
+  }
+
+  private refuse(request: ModelRequest, never: boolean): Refusal {
+    request.state = 'closing';
+    this.stats.rejected++;
+    return { never, waiting: this.queue.length };
   }
 
   /** `release(n)`: returns the value after the hand-off, or throws 'OverReleaseError'. */
@@ -279,9 +346,17 @@ export class SemaphoreModel {
     return this.value;
   }
 
-  private withdraw(request: ModelRequest, final: RequestState = 'done'): boolean {
+  private withdraw(
+    request: ModelRequest,
+    final: RequestState = 'done',
+    reason: 'timeout' | 'cancel' = 'cancel',
+  ): boolean {
     request.timer?.cancel();
     request.timer = null;
+    if (request.state === 'queued' || request.state === 'assigned') {
+      if (reason === 'timeout') this.stats.timedOut++;
+      else this.stats.withdrawn++;
+    }
     if (request.state === 'queued') {
       const index = this.queue.indexOf(request);
       this.queue.splice(index, 1);
@@ -304,17 +379,67 @@ export class SemaphoreModel {
     return false;
   }
 
+  /** `tryAcquire(permits)`: never overtakes any queued request, whatever its priority. */
   tryAcquire(permits: number): boolean {
-    if (this.queue.length !== 0 || this.value < permits) return false;
+    if (this.queue.length !== 0 || this.value < permits) {
+      this.stats.rejected++;
+      return false;
+    }
     this.value -= permits;
+    countGrant(this.stats, 0);
     this.settle();
     this.drain();
     return true;
   }
 
+  /**
+   * `adjust(delta)` (rule 20); throws 'RangeError' (and changes nothing) when a bound would fall
+   * below 0. Returns the value.
+   */
+  adjust(delta: number): number {
+    if (delta === 0) return this.value;
+    if (this.bounded) {
+      if (this.bound + delta < 0) throw new Error('RangeError');
+      this.bound += delta;
+      for (const request of this.queue.filter((queued) => queued.spec.permits > this.bound)) {
+        this.queue.splice(this.queue.indexOf(request), 1);
+        request.timer?.cancel();
+        request.timer = null;
+        this.refuse(request, true);
+        this.jobs.push(() => {
+          if (request.state === 'closing') this.refused(request, { never: true, waiting: this.queue.length });
+        });
+      }
+    }
+    this.value += delta;
+    this.adjusted += delta;
+    this.grantQueued();
+    this.settle();
+    this.drain();
+    return this.value;
+  }
+
+  /**
+   * A request refused (without queueing, or by `adjust`) is told: a full bulkhead (`maxWaiting`
+   * requests queued) or a request that can never fit is a `PermitRejectedError`; one that only
+   * could not wait (`timeout <= 0`) a `PermitTimeoutError` (SPEC §1 errors, rule 6).
+   */
+  private refused(request: ModelRequest, refusal: Refusal): void {
+    const { spec } = request;
+    request.state = 'done';
+    const rejected = refusal.never || refusal.waiting >= (spec.maxWaiting ?? Infinity);
+    const error = rejected ? 'PermitRejectedError' : 'PermitTimeoutError';
+    // How the subscriber sees the error (a fallback sees its name only): see describeError.
+    const seen = refusal.never ? `${error} (bound ${this.bound})` : error;
+    if (spec.kind === 'acquire') this.events.push(`${spec.name}: false`);
+    else if (spec.kind === 'gate') this.fail(request, error, seen);
+    else if (spec.kind === 'mergeValue') this.mergeValueFailed(request, error, seen);
+  }
+
   /** A request is told of its grant: what its subscriber, observer and source do then. */
   private granted(request: ModelRequest): void {
     const { spec } = request;
+    countGrant(this.stats, request.queuedAt === undefined ? 0 : this.clock.now - request.queuedAt);
     request.state = 'holding';
     request.timer?.cancel();
     request.timer = null;
@@ -358,8 +483,12 @@ export class SemaphoreModel {
    * whose deadline has come (its timeout is firing, or about to in this frame).
    */
   can(name: string, action: Action): boolean {
+    const delta = adjustDelta(action);
+    // adjust() applies unless it would lower a bound below 0 (a RangeError: see AdjustStep).
+    if (delta !== null) return this.bound + delta >= 0;
     const request = this.live(name);
-    if (action === 'acquire') return request === undefined;
+    // A plain acquire() beyond the bound (lowered by adjust) would be a RangeError.
+    if (action === 'acquire') return request === undefined && this.bound >= 1;
     if (!modelActionable(request, this.clock.now)) return false;
     const { kind, atOnce } = request.spec;
     if (kind === 'merge') return appliesToMerge(action, request.merge!.sourceDone);
@@ -383,23 +512,21 @@ export class SemaphoreModel {
   acquire(spec: RequestSpec): void {
     const request = this.open(spec);
     try {
-      if (spec.kind === 'tryAcquire' || !spec.blocking || (spec.timeout !== null && spec.timeout <= 0)) {
-        const ok = this.tryAcquire(spec.permits);
-        if (spec.kind === 'tryAcquire') {
-          request.state = ok ? 'holding' : 'done';
-        } else if (ok) {
-          this.sawTrue(request);
-        } else {
-          request.state = 'done';
-          this.events.push(`${spec.name}: false`);
-        }
+      if (spec.kind === 'tryAcquire') {
+        request.state = this.tryAcquire(spec.permits) ? 'holding' : 'done';
         return;
       }
-      if (this.request(request)) return;
+      const mayWait = spec.blocking && (spec.timeout === null || spec.timeout > 0);
+      const outcome = this.request(request, mayWait ? Infinity : 0);
+      if (outcome === 'granted') return;
+      if (outcome !== 'queued') {
+        this.refused(request, outcome);
+        return;
+      }
       if (spec.timeout !== null) {
         request.timer = this.clock.schedule(spec.timeout, () => {
           request.timer = null;
-          if (this.withdraw(request, 'closing')) {
+          if (this.withdraw(request, 'closing', 'timeout')) {
             request.state = 'done';
             this.events.push(`${spec.name}: false`);
           }
@@ -414,34 +541,31 @@ export class SemaphoreModel {
   gate(spec: RequestSpec): void {
     const request = this.open(spec);
     try {
-      if (this.request(request)) return;
-      const maxWaiting = spec.maxWaiting ?? Infinity;
-      if (this.queue.length > maxWaiting) {
-        this.withdraw(request, 'closing');
-        this.fail(request, 'PermitRejectedError');
+      const mayWait = spec.timeout === null || spec.timeout > 0;
+      const outcome = this.request(request, mayWait ? (spec.maxWaiting ?? Infinity) : 0);
+      if (outcome === 'granted') return;
+      if (outcome !== 'queued') {
+        this.refused(request, outcome);
         return;
       }
       if (spec.timeout === null) return;
-      if (spec.timeout <= 0) {
-        if (this.withdraw(request, 'closing')) this.fail(request, 'PermitTimeoutError');
-        return;
-      }
       request.timer = this.clock.schedule(spec.timeout, () => {
         request.timer = null;
-        if (this.withdraw(request, 'closing')) this.fail(request, 'PermitTimeoutError');
+        if (this.withdraw(request, 'closing', 'timeout')) this.fail(request, 'PermitTimeoutError');
       });
     } finally {
       request.settling = false;
     }
   }
 
-  private fail(request: ModelRequest, error: string): void {
+  /** A gated stream fails with `error`: its fallback runs, or its subscriber sees `seen`. */
+  private fail(request: ModelRequest, error: string, seen = error): void {
     const { name } = request.spec;
     request.state = 'done';
     if (request.spec.fallback) {
       this.events.push(`${name}: next fallback for ${error}`, `${name}: complete`);
     } else {
-      this.events.push(`${name}: error ${error}`);
+      this.events.push(`${name}: error ${seen}`);
     }
   }
 
@@ -544,15 +668,18 @@ export class SemaphoreModel {
       value,
     };
     merge.queued.push(entry);
-    if (this.request(entry)) return;
-    if (spec.timeout === null) return;
-    if (spec.timeout <= 0) this.mergeValueTimeOut(entry);
-    else {
-      entry.timer = this.clock.schedule(spec.timeout, () => {
-        entry.timer = null;
-        this.mergeValueTimeOut(entry);
-      });
+    const mayWait = spec.timeout === null || spec.timeout > 0;
+    const outcome = this.request(entry, mayWait ? Infinity : 0);
+    if (outcome === 'granted') return;
+    if (outcome !== 'queued') {
+      this.refused(entry, outcome);
+      return;
     }
+    if (spec.timeout === null) return;
+    entry.timer = this.clock.schedule(spec.timeout, () => {
+      entry.timer = null;
+      this.mergeValueTimeOut(entry);
+    });
   }
 
   private leaveMergeQueue(entry: ModelRequest): void {
@@ -571,12 +698,12 @@ export class SemaphoreModel {
     this.subscribeInner(merge, entry.value!);
   }
 
-  private subscribeInner(merge: ModelMerge, value: number | 'fallback'): void {
+  private subscribeInner(merge: ModelMerge, value: number | 'fallback', error = 'PermitTimeoutError'): void {
     const name = merge.request.spec.name;
     const inner: ModelInner = { value, timer: null };
     merge.running.push(inner);
     if (value === 'fallback') {
-      this.events.push(`${name}: next fallback for PermitTimeoutError`);
+      this.events.push(`${name}: next fallback for ${error}`);
       this.innerComplete(merge, inner);
       return;
     }
@@ -639,13 +766,18 @@ export class SemaphoreModel {
   }
 
   private mergeValueTimeOut(entry: ModelRequest): void {
-    if (!this.withdraw(entry, 'closing')) return;
+    if (!this.withdraw(entry, 'closing', 'timeout')) return;
+    this.mergeValueFailed(entry, 'PermitTimeoutError');
+  }
+
+  /** A value's request timed out or was refused: the fallback replaces its inner, or the merge fails. */
+  private mergeValueFailed(entry: ModelRequest, error: string, seen = error): void {
     const merge = entry.merge!;
     this.leaveMergeQueue(entry);
     entry.state = 'done';
     if (merge.closed) return; // cut off meanwhile: nobody to tell
-    if (merge.request.spec.fallback) this.subscribeInner(merge, 'fallback');
-    else this.failMerge(merge, 'PermitTimeoutError');
+    if (merge.request.spec.fallback) this.subscribeInner(merge, 'fallback', error);
+    else this.failMerge(merge, seen);
   }
 
   advance(ms: number): void {
