@@ -1,6 +1,8 @@
 'use strict';
 // `npm run bench`: every contender on the same workloads, in one Node process, in interleaved rounds
 // (one warm-up round, then ROUNDS measured ones), then the targets of issue #5, then bench/RESULTS.md.
+// With PERMITS_BENCH_BASELINE=/path/to/other/src/index.ts, that build's rxjs-permits contenders run
+// too, labelled "(baseline)", and every rxjs-permits figure is compared with it (issue #11).
 //
 //   node --expose-gc --max-old-space-size=8192 bench/run.js [options]
 //     --rounds N     measured rounds per workload (default 5, at least 5 for RESULTS.md)
@@ -55,16 +57,38 @@ function parseArgs(argv) {
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (line) => process.stderr.write(`${line}\n`);
 
-/** Each target of issue #5: the measured figure, the limit, met or missed. */
-function evaluateTargets(results) {
+/**
+ * Each target of issue #5: the measured figure, the limit, met or missed; with a baseline build
+ * (PERMITS_BENCH_BASELINE), also that build's figure and this build's time over the baseline's, as
+ * the median over rounds of the ratio within each round (wall clock and CPU time).
+ */
+function evaluateTargets(results, builds) {
+  const [self, base] = builds;
   const group = (id) => {
     for (const w of Object.values(results)) for (const g of w.groups) if (g.id === id) return g;
     return null;
   };
   const row = (g, name) => g.rows.find((r) => r.name === name);
   const targets = [];
-  const add = (id, what, measured, limit, met, detail = '') =>
-    targets.push({ id, what, measured, limit, met, detail });
+  /**
+   * `figure(build)` gives { measured, met, detail } for one build; `versus()` gives this build
+   * against the baseline build: { text, wall?, cpu? }.
+   */
+  const add = (id, what, limit, figure, versus) => {
+    const f = figure(self);
+    const target = { id, what, limit, measured: f.measured, met: f.met, detail: f.detail };
+    if (base) {
+      target.baseMeasured = figure(base).measured;
+      target.versus = versus ? versus() : { text: '–' };
+    }
+    targets.push(target);
+  };
+  /** This build's time over the baseline build's, per round, for the rows `<build name><suffix>`. */
+  const vs = (g, suffix) => {
+    const wall = pairRatio(g, self.name + suffix, base.name + suffix);
+    const cpu = pairRatio(g, self.name + suffix, base.name + suffix, 'cpuPerOp');
+    return { wall, cpu, text: `${formatRatio(wall)} (CPU ${formatRatio(cpu)})` };
+  };
   const cpuNote = (r) => `CPU-time ratio ${formatRatio(r.cpuRatio)}`;
   const engineNote = (g, name) => {
     const e = row(g, name);
@@ -73,130 +97,191 @@ function evaluateTargets(results) {
 
   const w1 = group('W1');
   if (w1) {
-    const r = row(w1, 'rxjs-permits: tryAcquire + release');
-    const engine = row(w1, 'rxjs-permits engine (src/core, no checks): tryAcquire(1) + release(1)');
     add(
       'W1',
       '`tryAcquire` + `release` vs lower bound',
-      formatRatio(r.ratio),
       '≤ 1.5x',
-      r.ratio <= 1.5,
-      `${cpuNote(r)}` +
-        (engine ? `; the engine alone (src/core, no argument checks): ${formatRatio(engine.ratio)}` : ''),
+      (b) => {
+        const r = row(w1, `${b.name}: tryAcquire + release`);
+        const engine = row(w1, `${b.name} engine (src/core, no checks): tryAcquire(1) + release(1)`);
+        return {
+          measured: formatRatio(r.ratio),
+          met: r.ratio <= 1.5,
+          detail:
+            cpuNote(r) +
+            (engine ? `; the engine alone (src/core, no argument checks): ${formatRatio(engine.ratio)}` : ''),
+        };
+      },
+      () => vs(w1, ': tryAcquire + release'),
     );
-    const a = 'rxjs-permits: acquire().subscribe(release)';
-    const mutex = pairRatio(w1, a, 'async-mutex Mutex: await acquire(), release()');
-    const sem = pairRatio(w1, a, 'async-mutex Semaphore(1): await acquire(), release()');
-    const worst = Math.max(mutex, sem);
     add(
       'W1',
       'Observable `acquire()` path vs async-mutex (the faster of its Mutex and Semaphore)',
-      formatRatio(worst),
       '≤ 1.0x',
-      worst <= 1,
-      `vs Mutex ${formatRatio(mutex)}, vs Semaphore(1) ${formatRatio(sem)}`,
+      (b) => {
+        const a = `${b.name}: acquire().subscribe(release)`;
+        const mutex = pairRatio(w1, a, 'async-mutex Mutex: await acquire(), release()');
+        const sem = pairRatio(w1, a, 'async-mutex Semaphore(1): await acquire(), release()');
+        const worst = Math.max(mutex, sem);
+        return {
+          measured: formatRatio(worst),
+          met: worst <= 1,
+          detail: `vs Mutex ${formatRatio(mutex)}, vs Semaphore(1) ${formatRatio(sem)}`,
+        };
+      },
+      () => vs(w1, ': acquire().subscribe(release)'),
     );
   }
   const w2 = group('W2');
   if (w2) {
-    const r = row(w2, 'rxjs-permits: mergeMapWithPermit(sem, task)');
     const small = group('W2-withPermit-10^4');
-    const atSmall = small && row(small, 'rxjs-permits: mergeMapWithPermit(sem, task)');
     add(
       'W2',
       `\`mergeMapWithPermit(sem, task)\` vs \`mergeMap(task, 8)\` at ${formatN(w2.n)}`,
-      formatRatio(r.ratio),
       '≤ 1.2x',
-      r.ratio <= 1.2,
-      `${cpuNote(r)}` +
-        (atSmall
-          ? `; at ${formatN(small.n)}: ${formatRatio(atSmall.ratio)} (CPU ${formatRatio(atSmall.cpuRatio)})`
-          : ''),
+      (b) => {
+        const r = row(w2, `${b.name}: mergeMapWithPermit(sem, task)`);
+        const atSmall = small && row(small, `${b.name}: mergeMapWithPermit(sem, task)`);
+        return {
+          measured: formatRatio(r.ratio),
+          met: r.ratio <= 1.2,
+          detail:
+            cpuNote(r) +
+            (atSmall
+              ? `; at ${formatN(small.n)}: ${formatRatio(atSmall.ratio)} (CPU ${formatRatio(atSmall.cpuRatio)})`
+              : ''),
+        };
+      },
+      () => {
+        const v = vs(w2, ': mergeMapWithPermit(sem, task)');
+        return small
+          ? {
+              ...v,
+              text: `${v.text}; at ${formatN(small.n)}: ${vs(small, ': mergeMapWithPermit(sem, task)').text}`,
+            }
+          : v;
+      },
     );
   }
   for (const id of ['W2-withPermit-10^4', 'W2-withPermit-10^5']) {
     const g = group(id);
     if (!g) continue;
-    const r = row(g, 'rxjs-permits: mergeMap(x => task(x).pipe(withPermit(sem)))');
+    const suffix = ': mergeMap(x => task(x).pipe(withPermit(sem)))';
     add(
       'W2',
       `\`mergeMap(x => task(x).pipe(withPermit(sem)))\` at ${formatN(g.n)} vs \`mergeMap(task, 8)\``,
-      formatRatio(r.ratio),
       'reported',
-      null,
-      `${formatNs(r.median)} per task`,
+      (b) => {
+        const r = row(g, b.name + suffix);
+        return { measured: formatRatio(r.ratio), met: null, detail: `${formatNs(r.median)} per task` };
+      },
+      () => vs(g, suffix),
     );
   }
   const w3 = group('W3');
   if (w3) {
-    const permits = row(w3, 'rxjs-permits: acquire().subscribe(cb)');
     const sema = row(w3, 'async-sema: acquire().then(cb)');
     const floor = row(w3, 'RxJS floor: lower bound as an Observable, acquire$().subscribe(cb)');
     add(
       'W3',
       'heap per queued `acquire()` request',
-      formatBytes(permits.heap),
       '≤ 450 B',
-      permits.heap <= 450,
-      `async-sema: ${formatBytes(sema.heap)}; rxjs-permits with a shared observer object: ${formatBytes(
-        row(w3, 'rxjs-permits: acquire().subscribe(observer)').heap,
-      )}; RxJS floor: ${formatBytes(floor.heap)}`,
+      (b) => {
+        const permits = row(w3, `${b.name}: acquire().subscribe(cb)`);
+        return {
+          measured: formatBytes(permits.heap),
+          met: permits.heap <= 450,
+          detail: `async-sema: ${formatBytes(sema.heap)}; ${b.name} with a shared observer object: ${formatBytes(
+            row(w3, `${b.name}: acquire().subscribe(observer)`).heap,
+          )}; RxJS floor: ${formatBytes(floor.heap)}`,
+        };
+      },
+      () => {
+        const a = row(w3, `${self.name}: acquire().subscribe(cb)`).heap;
+        const c = row(w3, `${base.name}: acquire().subscribe(cb)`).heap;
+        return { text: `${a - c >= 0 ? '+' : '−'}${formatBytes(Math.abs(a - c))} (×${(a / c).toFixed(2)})` };
+      },
     );
     add(
       'W3',
       'drain per waiter vs lower bound',
-      formatRatio(permits.ratio),
       '≤ 2x',
-      permits.ratio <= 2,
-      `${cpuNote(permits)}; the RxJS floor alone is ${formatRatio(floor.ratio)}; rxjs-permits / RxJS floor ${formatRatio(
-        pairRatio(w3, permits.name, floor.name),
-      )}` + engineNote(w3, 'rxjs-permits engine (src/core, no RxJS): request(1, grantee)'),
+      (b) => {
+        const permits = row(w3, `${b.name}: acquire().subscribe(cb)`);
+        return {
+          measured: formatRatio(permits.ratio),
+          met: permits.ratio <= 2,
+          detail:
+            `${cpuNote(permits)}; the RxJS floor alone is ${formatRatio(floor.ratio)}; ${b.name} / RxJS floor ${formatRatio(
+              pairRatio(w3, permits.name, floor.name),
+            )}` + engineNote(w3, `${b.name} engine (src/core, no RxJS): request(1, grantee)`),
+        };
+      },
+      () => vs(w3, ': acquire().subscribe(cb)'),
     );
   }
   const w4 = results.W4;
   if (w4 && w4.groups.length === 2) {
     const [g4, g5] = w4.groups;
-    const name = 'rxjs-permits: acquire() subscription.unsubscribe()';
     const lb = 'lower bound: withdraw(waiter)';
     const floor = 'RxJS floor: lower bound as an Observable, acquire$() subscription.unsubscribe()';
-    const growth = row(g5, name).median / row(g4, name).median;
-    const lbGrowth = row(g5, lb).median / row(g4, lb).median;
-    const floorGrowth = row(g5, floor).median / row(g4, floor).median;
-    const ratioGrowth = row(g5, name).ratio / row(g4, name).ratio;
-    // Every contender's time per withdrawal grows from 10^4 to 10^5 in random order: the larger heap
-    // misses cache. The RxJS floor (the lower bound's O(1) list behind an RxJS subscription, a
-    // similar object graph per waiter) measures that effect; an O(n) withdrawal would grow ~10x more.
+    const suffix = ': acquire() subscription.unsubscribe()';
+    const growthOf = (b) => row(g5, b.name + suffix).median / row(g4, b.name + suffix).median;
     add(
       'W4',
       `cost per withdrawal does not grow with the queue (${formatN(g4.n)} → ${formatN(g5.n)})`,
-      `${formatRatio(growth)} (RxJS floor ${formatRatio(floorGrowth)})`,
       "growth ≤ 1.25 × the O(1) RxJS floor's",
-      growth <= 1.25 * floorGrowth,
-      `per withdrawal ${formatNs(row(g4, name).median)} → ${formatNs(row(g5, name).median)}; lower bound ${formatRatio(
-        lbGrowth,
-      )} (${formatNs(row(g4, lb).median)} → ${formatNs(row(g5, lb).median)}); ratio to lower bound ${formatRatio(
-        row(g4, name).ratio,
-      )} → ${formatRatio(row(g5, name).ratio)} (×${ratioGrowth.toFixed(2)}): random order over a 10x larger heap misses cache`,
+      (b) => {
+        const name = b.name + suffix;
+        const growth = growthOf(b);
+        const lbGrowth = row(g5, lb).median / row(g4, lb).median;
+        const floorGrowth = row(g5, floor).median / row(g4, floor).median;
+        const ratioGrowth = row(g5, name).ratio / row(g4, name).ratio;
+        // Every contender's time per withdrawal grows from 10^4 to 10^5 in random order: the larger
+        // heap misses cache. The RxJS floor (the lower bound's O(1) list behind an RxJS subscription,
+        // a similar object graph per waiter) measures that effect; an O(n) withdrawal would grow ~10x
+        // more.
+        return {
+          measured: `${formatRatio(growth)} (RxJS floor ${formatRatio(floorGrowth)})`,
+          met: growth <= 1.25 * floorGrowth,
+          detail: `per withdrawal ${formatNs(row(g4, name).median)} → ${formatNs(row(g5, name).median)}; lower bound ${formatRatio(
+            lbGrowth,
+          )} (${formatNs(row(g4, lb).median)} → ${formatNs(row(g5, lb).median)}); ratio to lower bound ${formatRatio(
+            row(g4, name).ratio,
+          )} → ${formatRatio(row(g5, name).ratio)} (×${ratioGrowth.toFixed(2)}): random order over a 10x larger heap misses cache`,
+        };
+      },
+      () => ({ text: `growth ×${(growthOf(self) / growthOf(base)).toFixed(2)} the baseline build's` }),
     );
-    const worst = Math.max(row(g4, name).ratio, row(g5, name).ratio);
     add(
       'W4',
       'withdrawal vs lower bound (worse of both sizes)',
-      formatRatio(worst),
       '≤ 2x',
-      worst <= 2,
-      `RxJS floor ${formatRatio(row(g4, floor).ratio)} / ${formatRatio(row(g5, floor).ratio)}; rxjs-permits / RxJS floor ${formatRatio(
-        pairRatio(g4, name, floor),
-      )} / ${formatRatio(pairRatio(g5, name, floor))}` +
-        engineNote(g4, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()') +
-        (row(g5, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()')
-          ? ` / ${formatRatio(row(g5, 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()').ratio)}`
-          : ''),
+      (b) => {
+        const name = b.name + suffix;
+        const worst = Math.max(row(g4, name).ratio, row(g5, name).ratio);
+        const engine = `${b.name} engine (src/core, no RxJS): ticket.withdraw()`;
+        return {
+          measured: formatRatio(worst),
+          met: worst <= 2,
+          detail:
+            `RxJS floor ${formatRatio(row(g4, floor).ratio)} / ${formatRatio(row(g5, floor).ratio)}; ${b.name} / RxJS floor ${formatRatio(
+              pairRatio(g4, name, floor),
+            )} / ${formatRatio(pairRatio(g5, name, floor))}` +
+            engineNote(g4, engine) +
+            (row(g5, engine) ? ` / ${formatRatio(row(g5, engine).ratio)}` : ''),
+        };
+      },
+      () => {
+        const a = vs(g4, suffix);
+        const c = vs(g5, suffix);
+        const worse = a.wall >= c.wall ? a : c;
+        return { ...worse, text: `${formatN(g4.n)}: ${a.text}; ${formatN(g5.n)}: ${c.text}` };
+      },
     );
   }
   const w5 = group('W5');
   if (w5) {
-    const a = row(w5, 'rxjs-permits: mergeMap(x => of(x).pipe(withPermit(sem)))');
     const floor = row(
       w5,
       'RxJS floor: mergeMap(x => of(x).pipe(g)), g a Subscriber-holder withPermit on the lower bound',
@@ -204,50 +289,152 @@ function evaluateTargets(results) {
     add(
       'W5',
       `${formatN(w5.n)} sync \`withPermit\` inners under \`mergeMap\` vs \`mergeMap(x => of(x), 1)\``,
-      formatRatio(a.ratio),
       '≤ 1.5x',
-      a.ratio <= 1.5,
-      `${cpuNote(a)}; RxJS floor ${formatRatio(floor.ratio)}; withPermit(sem) created once: ${formatRatio(
-        row(w5, 'rxjs-permits: same, withPermit(sem) created once').ratio,
-      )}`,
+      (b) => {
+        const a = row(w5, `${b.name}: mergeMap(x => of(x).pipe(withPermit(sem)))`);
+        return {
+          measured: formatRatio(a.ratio),
+          met: a.ratio <= 1.5,
+          detail: `${cpuNote(a)}; RxJS floor ${formatRatio(floor.ratio)}; withPermit(sem) created once: ${formatRatio(
+            row(w5, `${b.name}: same, withPermit(sem) created once`).ratio,
+          )}`,
+        };
+      },
+      () => vs(w5, ': mergeMap(x => of(x).pipe(withPermit(sem)))'),
     );
-    const b = row(
-      w5,
-      'rxjs-permits: mergeMapWithPermit(sem, x => of(x)), all queued behind a held permit, one release',
-    );
+    const queued = ': mergeMapWithPermit(sem, x => of(x)), all queued behind a held permit, one release';
     add(
       'W5',
       `${formatN(w5.n)} values queued by \`mergeMapWithPermit\`, drained by one release, vs \`mergeMap(x => of(x), 1)\``,
-      formatRatio(b.ratio),
       '≤ 1.5x',
-      b.ratio <= 1.5,
-      cpuNote(b),
+      (b) => {
+        const r = row(w5, b.name + queued);
+        return { measured: formatRatio(r.ratio), met: r.ratio <= 1.5, detail: cpuNote(r) };
+      },
+      () => vs(w5, queued),
     );
-    add(
-      'W5',
-      `no stack overflow at ${formatN(w5.n)}`,
-      'completed',
-      'completes',
-      true,
-      'every run checks count, completion and value',
-    );
+    add('W5', `no stack overflow at ${formatN(w5.n)}`, 'completes', () => ({
+      measured: 'completed',
+      met: true,
+      detail: 'every run checks count, completion and value',
+    }));
   }
   return targets;
 }
 
+const SPEED_LIMIT = 1.05;
+
+/** met / missed for a time ratio this build / baseline build, wall clock first, CPU time second. */
+function speedStatus(wall, cpu) {
+  if (wall <= SPEED_LIMIT) return 'met';
+  if (cpu <= SPEED_LIMIT) return 'wall clock only (CPU time met)';
+  return '**missed**';
+}
+
 function targetsTable(targets) {
+  const withBase = targets.some((t) => t.versus);
+  const headers = ['workload', 'target', 'measured', 'limit', 'status'];
+  if (withBase) headers.push('baseline build', 'this / baseline build (≤ 1.05x)');
+  headers.push('detail');
   return table(
-    ['workload', 'target', 'measured', 'limit', 'status', 'detail'],
-    targets.map((t) => [
-      t.id,
-      t.what,
-      t.measured,
-      t.limit,
-      t.met === null ? '–' : t.met ? 'met' : '**missed**',
-      t.detail,
-    ]),
-    ['l', 'l', 'r', 'l', 'l', 'l'],
+    headers,
+    targets.map((t) => {
+      const cells = [t.id, t.what, t.measured, t.limit, t.met === null ? '–' : t.met ? 'met' : '**missed**'];
+      if (withBase) {
+        const v = t.versus;
+        const status = v && v.wall !== undefined ? `: ${speedStatus(v.wall, v.cpu)}` : '';
+        cells.push(t.baseMeasured ?? '–', v ? v.text + status : '–');
+      }
+      cells.push(t.detail);
+      return cells;
+    }),
+    withBase ? ['l', 'l', 'r', 'l', 'l', 'r', 'l', 'l'] : ['l', 'l', 'r', 'l', 'l', 'l'],
   );
+}
+
+/**
+ * Issue #11, "speed is kept": every rxjs-permits row of every table, this build against the same row
+ * of the baseline build — the median over rounds of this build's time / the baseline build's in the
+ * same round (wall clock and CPU time) — and heap per waiter (W3) for both.
+ */
+function speedRows(results, builds) {
+  const [self, base] = builds;
+  const rows = [];
+  for (const w of Object.values(results)) {
+    for (const g of w.groups) {
+      for (const r of g.rows) {
+        if (!(r.name.startsWith(`${self.name}:`) || r.name.startsWith(`${self.name} engine`))) continue;
+        const suffix = r.name.slice(self.name.length);
+        const b = g.rows.find((x) => x.name === base.name + suffix);
+        if (!b) continue;
+        const engine = suffix.startsWith(' engine');
+        const wall = pairRatio(g, r.name, b.name);
+        const cpu = pairRatio(g, r.name, b.name, 'cpuPerOp');
+        rows.push({
+          group: g.id,
+          what: suffix.replace(/^: /, '').trim() + (r.n !== g.n ? ` (at ${formatN(r.n)})` : ''),
+          rounds: Math.min(r.samples.length, b.samples.length),
+          self: `${formatRatio(r.ratio)} (${formatNs(r.median)})`,
+          base: `${formatRatio(b.ratio)} (${formatNs(b.median)})`,
+          wall,
+          cpu,
+          status: engine ? 'reported (internal)' : speedStatus(wall, cpu),
+        });
+        if (r.heap !== undefined && b.heap !== undefined) {
+          rows.push({
+            group: g.id,
+            what: `${suffix.replace(/^: /, '').trim()}: heap / waiter`,
+            rounds: Math.min(r.samples.length, b.samples.length),
+            self: formatBytes(r.heap),
+            base: formatBytes(b.heap),
+            heap: r.heap / b.heap,
+            status: 'reported',
+          });
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+function speedTable(rows) {
+  return table(
+    [
+      'table',
+      'rxjs-permits contender',
+      'this build (ratio to the table’s baseline, median time)',
+      'baseline build',
+      'this / baseline build',
+      'CPU time this / baseline',
+      'status (≤ 1.05x)',
+    ],
+    rows.map((r) => [
+      r.group,
+      r.what + (r.rounds === 1 ? ' (1 round)' : ''),
+      r.self,
+      r.base,
+      r.heap !== undefined ? `×${r.heap.toFixed(2)} (heap)` : formatRatio(r.wall),
+      r.heap !== undefined ? '–' : formatRatio(r.cpu),
+      r.status,
+    ]),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'l'],
+  );
+}
+
+function speedSection(builds, rows) {
+  const [self, base] = builds;
+  return [
+    '## Speed is kept (issue #11): this build vs the baseline build',
+    '',
+    `This build: ${self.commit ?? self.index}${self.dirty ? ' with uncommitted changes in src/' : ''}. ` +
+      `Baseline build (\`PERMITS_BENCH_BASELINE\`, labelled "(baseline)"): ${base.commit ?? base.index}. ` +
+      'Both in the same process and rounds, interleaved with every other contender. "this / baseline build" is ' +
+      "the median over rounds of this build's time per operation divided by the baseline build's in the same " +
+      'round; status: met when ≤ 1.05x on the wall clock, "wall clock only" when only the CPU-time ratio is ≤ 1.05x ' +
+      '(the machine was busy). Engine-alone rows measure an internal and are reported only.',
+    '',
+    speedTable(rows),
+  ].join('\n');
 }
 
 function environment() {
@@ -269,7 +456,7 @@ function environment() {
   };
 }
 
-function resultsMarkdown(env, options, results, targets, seconds) {
+function resultsMarkdown(env, options, results, targets, speed, builds, seconds) {
   const out = [];
   out.push('# rxjs-permits benchmark results');
   out.push('');
@@ -287,6 +474,15 @@ function resultsMarkdown(env, options, results, targets, seconds) {
   out.push(
     `- Libraries: ${env.versions.join(', ')}; rxjs-permits from \`src/\` through ts-node (transpile-only, ES2022)`,
   );
+  for (const b of builds) {
+    out.push(
+      `- ${b.label ? `Baseline build (\`PERMITS_BENCH_BASELINE\`), rows "${b.name}"` : `This build, rows "${b.name}"`}: ` +
+        `${b.commit ? `\`${b.commit}\`` : b.index}${b.dirty ? ' with uncommitted changes' : ''}` +
+        (b.engine
+          ? `; engine API ${b.engine.api}`
+          : '; no engine-alone rows (src/core/semaphore-core.ts not found)'),
+    );
+  }
   out.push(
     `- Rounds: 1 warm-up (discarded) + ${options.rounds} measured per workload, contenders interleaved and rotated each round; total run ${seconds.toFixed(0)} s`,
   );
@@ -303,6 +499,10 @@ function resultsMarkdown(env, options, results, targets, seconds) {
   out.push('');
   out.push(targetsTable(targets));
   out.push('');
+  if (speed) {
+    out.push(speed);
+    out.push('');
+  }
   for (const w of Object.values(results)) {
     if (!w || !w.groups) continue;
     out.push(`## ${w.id}: ${w.title}`);
@@ -327,6 +527,10 @@ function resultsMarkdown(env, options, results, targets, seconds) {
   out.push('```sh');
   out.push('npm ci');
   out.push('npm run bench            # all workloads, 5 measured rounds, rewrites bench/RESULTS.md');
+  out.push(
+    'git worktree add /tmp/bench-baseline 2819543 && ln -s "$PWD/node_modules" /tmp/bench-baseline/node_modules',
+  );
+  out.push('PERMITS_BENCH_BASELINE=/tmp/bench-baseline/src/index.ts npm run bench   # with a baseline build');
   out.push('node --expose-gc --max-old-space-size=8192 bench/run.js --only W2 --no-write   # one workload');
   out.push(
     'node --cpu-prof --cpu-prof-dir=/tmp/permits-prof --expose-gc --max-old-space-size=8192 bench/run.js --only W5 --no-write',
@@ -356,7 +560,12 @@ async function main() {
   log(`rxjs-permits benchmarks — ${env.date}`);
   log(`Node ${env.node}, ${env.cpu}, ${env.os}, load average ${env.load}`);
   log(`${env.versions.join(', ')}`);
-  if (process.env.PERMITS_BENCH_SRC) log(`rxjs-permits from ${process.env.PERMITS_BENCH_SRC}`);
+  for (const b of libs.builds) {
+    log(
+      `${b.name} from ${b.index}${b.commit ? ` (${b.commit}${b.dirty ? ', with uncommitted changes' : ''})` : ''}` +
+        (b.engine ? `, engine API ${b.engine.api}` : ', no engine-alone rows'),
+    );
+  }
   log(
     `1 warm-up + ${options.rounds} measured rounds per workload${options.scale !== 1 ? `, scale ${options.scale}` : ''}`,
   );
@@ -393,10 +602,15 @@ async function main() {
     }
   }
 
-  const targets = options.filter ? [] : evaluateTargets(results);
+  const targets = options.filter ? [] : evaluateTargets(results, libs.builds);
   if (targets.length) {
     log('## Targets (issue #5)');
     log(targetsTable(targets));
+    log();
+  }
+  const speed = libs.builds.length > 1 ? speedSection(libs.builds, speedRows(results, libs.builds)) : null;
+  if (speed) {
+    log(speed);
     log();
   }
   const seconds = (Date.now() - started) / 1000;
@@ -410,7 +624,7 @@ async function main() {
     !process.env.PERMITS_BENCH_SRC;
   if (options.write && complete) {
     const file = path.join(__dirname, 'RESULTS.md');
-    fs.writeFileSync(file, resultsMarkdown(env, options, results, targets, seconds));
+    fs.writeFileSync(file, resultsMarkdown(env, options, results, targets, speed, libs.builds, seconds));
     log(`wrote ${path.relative(process.cwd(), file)}`);
   } else if (options.write) {
     log('RESULTS.md not written (partial run: --only, --scale or fewer than 5 rounds)');

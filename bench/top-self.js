@@ -26,8 +26,13 @@ if (files.length === 0) {
 
 const root = path.resolve(__dirname, '..');
 const where = (cf) => {
-  const url = cf.url.replace(/^file:\/\//, '');
-  const file = url.startsWith(root) ? path.relative(root, url) : path.basename(url);
+  const url = decodeURIComponent(cf.url.replace(/^file:\/\//, ''));
+  // Files of another checkout (PERMITS_BENCH_BASELINE) keep enough of their path to tell them apart.
+  const file = url.startsWith(root)
+    ? path.relative(root, url)
+    : /\/src\//.test(url)
+      ? url.slice(url.lastIndexOf('/', url.indexOf('/src/') - 1) + 1)
+      : path.basename(url);
   return file ? `${file}:${cf.lineNumber + 1}` : '';
 };
 

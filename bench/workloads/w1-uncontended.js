@@ -4,8 +4,7 @@
 const { mark, since } = require('../harness.js');
 
 module.exports = function w1(libs, { scale }) {
-  const { permits, SemaphoreCore, asyncMutex, Sema, pLimit, LowerBoundSemaphore, floorAcquire } = libs;
-  const noReport = () => {};
+  const { builds, asyncMutex, Sema, pLimit, LowerBoundSemaphore, floorAcquire } = libs;
   const n = Math.round(1e6 * scale);
 
   // Every semaphore is stored where the optimizing compiler can see it escape, as a shared one
@@ -24,6 +23,11 @@ module.exports = function w1(libs, { scale }) {
     if (!ok) throw new Error(`W1 ${what}: semaphore left in a wrong state`);
   };
 
+  // Each build's rxjs-permits contenders, from that build's own copy of this module.
+  const ctx = { keep, NOT_ACQUIRED, check };
+  const perBuild = builds.map((build) => build.copy(module.filename).permitsContenders(build, ctx));
+  const each = (key) => perBuild.map((c) => c[key]).filter(Boolean);
+
   const contenders = [
     {
       name: 'lower bound: tryAcquire + release',
@@ -39,38 +43,8 @@ module.exports = function w1(libs, { scale }) {
         return { ns, cpu };
       },
     },
-    {
-      name: 'rxjs-permits: tryAcquire + release',
-      run(n) {
-        const sem = keep(new permits.Semaphore(1));
-        const t0 = mark();
-        for (let i = 0; i < n; i++) {
-          if (!sem.tryAcquire()) throw NOT_ACQUIRED;
-          sem.release();
-        }
-        const { ns, cpu } = since(t0);
-        check(sem.value === 1, this.name);
-        return { ns, cpu };
-      },
-    },
-    ...(SemaphoreCore
-      ? [
-          {
-            name: 'rxjs-permits engine (src/core, no checks): tryAcquire(1) + release(1)',
-            run(n) {
-              const core = keep(new SemaphoreCore(1, Infinity, 'Semaphore', noReport));
-              const t0 = mark();
-              for (let i = 0; i < n; i++) {
-                if (!core.tryAcquire(1)) throw NOT_ACQUIRED;
-                core.release(1);
-              }
-              const { ns, cpu } = since(t0);
-              check(core.value === 1, this.name);
-              return { ns, cpu };
-            },
-          },
-        ]
-      : []),
+    ...each('tryAcquire'),
+    ...each('engine'),
     {
       name: 'async-sema: tryAcquire + release',
       run(n) {
@@ -102,22 +76,7 @@ module.exports = function w1(libs, { scale }) {
         return { ns, cpu };
       },
     },
-    {
-      name: 'rxjs-permits: acquire().subscribe(release)',
-      run(n) {
-        const sem = keep(new permits.Semaphore(1));
-        let granted = 0;
-        const onGrant = (ok) => {
-          if (ok) granted++;
-          sem.release();
-        };
-        const t0 = mark();
-        for (let i = 0; i < n; i++) sem.acquire().subscribe(onGrant);
-        const { ns, cpu } = since(t0);
-        check(granted === n && sem.value === 1, this.name);
-        return { ns, cpu };
-      },
-    },
+    ...each('acquire'),
     {
       name: 'RxJS floor: lower bound as an Observable, acquire$().subscribe(release)',
       run(n) {
@@ -210,5 +169,59 @@ module.exports = function w1(libs, { scale }) {
         contenders,
       },
     ],
+  };
+};
+
+/**
+ * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
+ * `copyFor` in ../libs.js), so the loops below see one build's classes only.
+ */
+module.exports.permitsContenders = function permitsContenders(build, { keep, NOT_ACQUIRED, check }) {
+  const { permits, engine } = build;
+  return {
+    tryAcquire: {
+      name: `${build.name}: tryAcquire + release`,
+      run(n) {
+        const sem = keep(new permits.Semaphore(1));
+        const t0 = mark();
+        for (let i = 0; i < n; i++) {
+          if (!sem.tryAcquire()) throw NOT_ACQUIRED;
+          sem.release();
+        }
+        const { ns, cpu } = since(t0);
+        check(sem.value === 1, this.name);
+        return { ns, cpu };
+      },
+    },
+    engine: engine && {
+      name: `${build.name} engine (src/core, no checks): tryAcquire(1) + release(1)`,
+      run(n) {
+        const core = keep(engine.create(1));
+        const t0 = mark();
+        for (let i = 0; i < n; i++) {
+          if (!core.tryAcquire(1)) throw NOT_ACQUIRED;
+          core.release(1);
+        }
+        const { ns, cpu } = since(t0);
+        check(core.value === 1, this.name);
+        return { ns, cpu };
+      },
+    },
+    acquire: {
+      name: `${build.name}: acquire().subscribe(release)`,
+      run(n) {
+        const sem = keep(new permits.Semaphore(1));
+        let granted = 0;
+        const onGrant = (ok) => {
+          if (ok) granted++;
+          sem.release();
+        };
+        const t0 = mark();
+        for (let i = 0; i < n; i++) sem.acquire().subscribe(onGrant);
+        const { ns, cpu } = since(t0);
+        check(granted === n && sem.value === 1, this.name);
+        return { ns, cpu };
+      },
+    },
   };
 };

@@ -10,9 +10,8 @@ const { mark, since } = require('../harness.js');
 const LIMIT = 8;
 
 module.exports = function w2(libs, { scale }) {
-  const { permits, rxjs, asyncMutex, Sema, pLimit, LowerBoundSemaphore } = libs;
+  const { builds, rxjs, asyncMutex, Sema, pLimit, LowerBoundSemaphore } = libs;
   const { defer, range, mergeMap } = rxjs;
-  const { Semaphore, withPermit, mergeMapWithPermit } = permits;
 
   const taskP = (x) => Promise.resolve(x);
   const task = (x) => defer(() => taskP(x));
@@ -59,29 +58,12 @@ module.exports = function w2(libs, { scale }) {
       return runRx(this.name, range(0, n).pipe(mergeMap(task, LIMIT)), n);
     },
   };
-  const withMergeMapWithPermit = {
-    name: 'rxjs-permits: mergeMapWithPermit(sem, task)',
-    run(n) {
-      const sem = new Semaphore(LIMIT);
-      return runRx(this.name, range(0, n).pipe(mergeMapWithPermit(sem, task)), n, () => sem.value === LIMIT);
-    },
-  };
-  const withPermitInner = (rounds) => ({
-    name: 'rxjs-permits: mergeMap(x => task(x).pipe(withPermit(sem)))',
-    note: rounds === undefined ? undefined : 'quadratic in RxJS 7: one round, warmed up at 10^4',
-    rounds,
-    warmup: rounds === undefined,
-    run(n) {
-      const sem = new Semaphore(LIMIT);
-      const gated = withPermit(sem);
-      return runRx(
-        this.name,
-        range(0, n).pipe(mergeMap((x) => task(x).pipe(gated))),
-        n,
-        () => sem.value === LIMIT,
-      );
-    },
-  });
+  // Each build's rxjs-permits contenders, from that build's own copy of this module.
+  const perBuild = builds.map((build) =>
+    build.copy(module.filename).permitsContenders(build, { runRx, task, range }),
+  );
+  const mergeMapWithPermits = perBuild.map((c) => c.mergeMapWithPermit);
+  const withPermitInners = (rounds) => perBuild.map((c) => c.withPermitInner(rounds));
   const others = [
     {
       name: 'lower bound: acquire(cb) → task → release',
@@ -161,7 +143,7 @@ module.exports = function w2(libs, { scale }) {
         unit: 'ns / task',
         baseline: baseline.name,
         baselineLabel: 'mergeMap(task, 8)',
-        contenders: [baseline, withMergeMapWithPermit, ...others],
+        contenders: [baseline, ...mergeMapWithPermits, ...others],
       },
       {
         id: 'W2-withPermit-10^4',
@@ -169,7 +151,7 @@ module.exports = function w2(libs, { scale }) {
         unit: 'ns / task',
         baseline: baseline.name,
         baselineLabel: 'mergeMap(task, 8)',
-        contenders: [baseline, withMergeMapWithPermit, withPermitInner()],
+        contenders: [baseline, ...mergeMapWithPermits, ...withPermitInners()],
       },
       {
         id: 'W2-withPermit-10^5',
@@ -177,8 +159,47 @@ module.exports = function w2(libs, { scale }) {
         unit: 'ns / task',
         baseline: baseline.name,
         baselineLabel: 'mergeMap(task, 8)',
-        contenders: [baseline, withPermitInner(1)],
+        contenders: [baseline, ...withPermitInners(1)],
       },
     ],
+  };
+};
+
+/**
+ * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
+ * `copyFor` in ../libs.js), so each build's operators meet only that build's semaphores.
+ */
+module.exports.permitsContenders = function permitsContenders(build, { runRx, task, range }) {
+  const { Semaphore, withPermit, mergeMapWithPermit } = build.permits;
+  const { mergeMap } = require('rxjs');
+  return {
+    mergeMapWithPermit: {
+      name: `${build.name}: mergeMapWithPermit(sem, task)`,
+      run(n) {
+        const sem = new Semaphore(LIMIT);
+        return runRx(
+          this.name,
+          range(0, n).pipe(mergeMapWithPermit(sem, task)),
+          n,
+          () => sem.value === LIMIT,
+        );
+      },
+    },
+    withPermitInner: (rounds) => ({
+      name: `${build.name}: mergeMap(x => task(x).pipe(withPermit(sem)))`,
+      note: rounds === undefined ? undefined : 'quadratic in RxJS 7: one round, warmed up at 10^4',
+      rounds,
+      warmup: rounds === undefined,
+      run(n) {
+        const sem = new Semaphore(LIMIT);
+        const gated = withPermit(sem);
+        return runRx(
+          this.name,
+          range(0, n).pipe(mergeMap((x) => task(x).pipe(gated))),
+          n,
+          () => sem.value === LIMIT,
+        );
+      },
+    }),
   };
 };

@@ -9,9 +9,7 @@
 const { mark, since, gc, heapUsedExact } = require('../harness.js');
 
 module.exports = function w3(libs, { scale }) {
-  const { permits, SemaphoreCore, rxjs, asyncMutex, Sema, pLimit, LowerBoundSemaphore, floorAcquire } = libs;
-  const { of, range, mergeMap } = rxjs;
-  const { Semaphore, withPermit, mergeMapWithPermit } = permits;
+  const { builds, asyncMutex, Sema, pLimit, LowerBoundSemaphore, floorAcquire } = libs;
   const n = Math.round(1e5 * scale);
 
   const fail = (name, what) => {
@@ -52,6 +50,10 @@ module.exports = function w3(libs, { scale }) {
     return { ns, cpu, heap, extra: { enqueueNs } };
   }
 
+  // Each build's rxjs-permits contenders, from that build's own copy of this module.
+  const perBuild = builds.map((build) => build.copy(module.filename).permitsContenders(build, { scale }));
+  const each = (key) => perBuild.map((c) => c[key]).filter(Boolean);
+
   const contenders = [
     {
       name: 'lower bound: acquire(cb)',
@@ -73,32 +75,7 @@ module.exports = function w3(libs, { scale }) {
         ];
       },
     },
-    ...(SemaphoreCore
-      ? [
-          {
-            name: 'rxjs-permits engine (src/core, no RxJS): request(1, grantee)',
-            setup(n) {
-              const core = new SemaphoreCore(1, Infinity, 'Semaphore', () => {});
-              core.tryAcquire(1);
-              let granted = 0;
-              const grantee = {
-                grant() {
-                  granted++;
-                  core.release(1);
-                },
-              };
-              return [
-                (n) => {
-                  for (let i = 0; i < n; i++) core.request(1, grantee);
-                  return () => core.release(1);
-                },
-                () => granted,
-                () => core.value === 1 && core.waiting === 0,
-              ];
-            },
-          },
-        ]
-      : []),
+    ...each('engine'),
     {
       name: 'RxJS floor: lower bound as an Observable, acquire$().subscribe(cb)',
       setup(n) {
@@ -119,104 +96,10 @@ module.exports = function w3(libs, { scale }) {
         ];
       },
     },
-    {
-      name: 'rxjs-permits: acquire().subscribe(cb)',
-      setup(n) {
-        const sem = new Semaphore(1);
-        sem.tryAcquire();
-        let granted = 0;
-        const onGrant = (ok) => {
-          if (ok) granted++;
-          sem.release();
-        };
-        return [
-          (n) => {
-            for (let i = 0; i < n; i++) sem.acquire().subscribe(onGrant);
-            return () => sem.release();
-          },
-          () => granted,
-          () => sem.value === 1 && sem.waiting === 0,
-        ];
-      },
-    },
-    {
-      name: 'rxjs-permits: acquire().subscribe(observer)',
-      setup(n) {
-        const sem = new Semaphore(1);
-        sem.tryAcquire();
-        let granted = 0;
-        const observer = {
-          next(ok) {
-            if (ok) granted++;
-            sem.release();
-          },
-        };
-        return [
-          (n) => {
-            for (let i = 0; i < n; i++) sem.acquire().subscribe(observer);
-            return () => sem.release();
-          },
-          () => granted,
-          () => sem.value === 1 && sem.waiting === 0,
-        ];
-      },
-    },
-    {
-      name: 'rxjs-permits: mergeMapWithPermit(sem, x => of(x)), per queued value',
-      setup(n) {
-        const sem = new Semaphore(1);
-        sem.tryAcquire();
-        let granted = 0;
-        let completed = false;
-        const project = (x) => of(x);
-        return [
-          (n) => {
-            range(0, n)
-              .pipe(mergeMapWithPermit(sem, project))
-              .subscribe({
-                next: () => {
-                  granted++;
-                },
-                complete: () => {
-                  completed = true;
-                },
-              });
-            return () => sem.release();
-          },
-          () => granted,
-          () => completed && sem.value === 1 && sem.waiting === 0,
-        ];
-      },
-    },
-    {
-      name: 'rxjs-permits: mergeMap(x => of(x).pipe(withPermit(sem))), per waiting inner',
-      n: Math.round(1e4 * scale),
-      note: 'a live inner subscription per waiter; at 10^4: RxJS 7 removes each finished inner in O(live inners)',
-      setup(n) {
-        const sem = new Semaphore(1);
-        sem.tryAcquire();
-        const gated = withPermit(sem);
-        let granted = 0;
-        let completed = false;
-        return [
-          (n) => {
-            range(0, n)
-              .pipe(mergeMap((x) => of(x).pipe(gated)))
-              .subscribe({
-                next: () => {
-                  granted++;
-                },
-                complete: () => {
-                  completed = true;
-                },
-              });
-            return () => sem.release();
-          },
-          () => granted,
-          () => completed && sem.value === 1 && sem.waiting === 0,
-        ];
-      },
-    },
+    ...each('callback'),
+    ...each('observer'),
+    ...each('mergeMapWithPermit'),
+    ...each('withPermitInner'),
     {
       name: 'async-sema: acquire().then(cb)',
       setup(n) {
@@ -327,5 +210,136 @@ module.exports = function w3(libs, { scale }) {
         contenders,
       },
     ],
+  };
+};
+
+/**
+ * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
+ * `copyFor` in ../libs.js), so each build's operators meet only that build's semaphores.
+ */
+module.exports.permitsContenders = function permitsContenders(build, { scale }) {
+  const { of, range, mergeMap } = require('rxjs');
+  const { Semaphore, withPermit, mergeMapWithPermit } = build.permits;
+  const { engine } = build;
+  return {
+    engine: engine && {
+      name: `${build.name} engine (src/core, no RxJS): request(1, grantee)`,
+      setup() {
+        const core = engine.create(1);
+        core.tryAcquire(1);
+        let granted = 0;
+        const grantee = engine.grantee(() => {
+          granted++;
+          core.release(1);
+        });
+        const demand = engine.demand(1);
+        return [
+          (n) => {
+            for (let i = 0; i < n; i++) core.request(demand, grantee);
+            return () => core.release(1);
+          },
+          () => granted,
+          () => core.value === 1 && core.waiting === 0,
+        ];
+      },
+    },
+    callback: {
+      name: `${build.name}: acquire().subscribe(cb)`,
+      setup() {
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        let granted = 0;
+        const onGrant = (ok) => {
+          if (ok) granted++;
+          sem.release();
+        };
+        return [
+          (n) => {
+            for (let i = 0; i < n; i++) sem.acquire().subscribe(onGrant);
+            return () => sem.release();
+          },
+          () => granted,
+          () => sem.value === 1 && sem.waiting === 0,
+        ];
+      },
+    },
+    observer: {
+      name: `${build.name}: acquire().subscribe(observer)`,
+      setup() {
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        let granted = 0;
+        const observer = {
+          next(ok) {
+            if (ok) granted++;
+            sem.release();
+          },
+        };
+        return [
+          (n) => {
+            for (let i = 0; i < n; i++) sem.acquire().subscribe(observer);
+            return () => sem.release();
+          },
+          () => granted,
+          () => sem.value === 1 && sem.waiting === 0,
+        ];
+      },
+    },
+    mergeMapWithPermit: {
+      name: `${build.name}: mergeMapWithPermit(sem, x => of(x)), per queued value`,
+      setup() {
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        let granted = 0;
+        let completed = false;
+        const project = (x) => of(x);
+        return [
+          (n) => {
+            range(0, n)
+              .pipe(mergeMapWithPermit(sem, project))
+              .subscribe({
+                next: () => {
+                  granted++;
+                },
+                complete: () => {
+                  completed = true;
+                },
+              });
+            return () => sem.release();
+          },
+          () => granted,
+          () => completed && sem.value === 1 && sem.waiting === 0,
+        ];
+      },
+    },
+    withPermitInner: {
+      name: `${build.name}: mergeMap(x => of(x).pipe(withPermit(sem))), per waiting inner`,
+      n: Math.round(1e4 * scale),
+      note: 'a live inner subscription per waiter; at 10^4: RxJS 7 removes each finished inner in O(live inners)',
+      setup() {
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        const gated = withPermit(sem);
+        let granted = 0;
+        let completed = false;
+        return [
+          (n) => {
+            range(0, n)
+              .pipe(mergeMap((x) => of(x).pipe(gated)))
+              .subscribe({
+                next: () => {
+                  granted++;
+                },
+                complete: () => {
+                  completed = true;
+                },
+              });
+            return () => sem.release();
+          },
+          () => granted,
+          () => completed && sem.value === 1 && sem.waiting === 0,
+        ];
+      },
+    },
   };
 };

@@ -9,9 +9,7 @@
 const { mark, since, permutation } = require('../harness.js');
 
 module.exports = function w4(libs, { scale }) {
-  const { permits, SemaphoreCore, rxjs, LowerBoundSemaphore, floorAcquire } = libs;
-  const { of } = rxjs;
-  const { Semaphore, withPermit } = permits;
+  const { builds, LowerBoundSemaphore, floorAcquire } = libs;
 
   const fail = (name, what) => {
     throw new Error(`W4 ${name}: ${what}`);
@@ -24,6 +22,11 @@ module.exports = function w4(libs, { scale }) {
   };
 
   function contenders() {
+    // Each build's rxjs-permits contenders, from that build's own copy of this module.
+    const perBuild = builds.map((build) =>
+      build.copy(module.filename).permitsContenders(build, { orderFor, fail }),
+    );
+    const each = (key) => perBuild.map((c) => c[key]).filter(Boolean);
     return [
       {
         name: 'lower bound: withdraw(waiter)',
@@ -46,33 +49,7 @@ module.exports = function w4(libs, { scale }) {
           return { ns, cpu };
         },
       },
-      ...(SemaphoreCore
-        ? [
-            {
-              name: 'rxjs-permits engine (src/core, no RxJS): ticket.withdraw()',
-              run(n) {
-                const order = orderFor(n);
-                const core = new SemaphoreCore(1, Infinity, 'Semaphore', () => {});
-                core.tryAcquire(1);
-                let granted = 0;
-                const grantee = {
-                  grant() {
-                    granted++;
-                  },
-                };
-                const tickets = new Array(n);
-                for (let i = 0; i < n; i++) tickets[i] = core.request(1, grantee);
-                const t0 = mark();
-                for (let i = 0; i < n; i++) tickets[order[i]].withdraw();
-                const { ns, cpu } = since(t0);
-                if (core.waiting !== 0 || granted !== 0)
-                  fail(this.name, 'queue not empty or a permit granted');
-                if (core.release(1) !== 1) fail(this.name, 'value not restored');
-                return { ns, cpu };
-              },
-            },
-          ]
-        : []),
+      ...each('engine'),
       {
         name: 'RxJS floor: lower bound as an Observable, acquire$() subscription.unsubscribe()',
         run(n) {
@@ -94,48 +71,8 @@ module.exports = function w4(libs, { scale }) {
           return { ns, cpu };
         },
       },
-      {
-        name: 'rxjs-permits: acquire() subscription.unsubscribe()',
-        run(n) {
-          const order = orderFor(n);
-          const sem = new Semaphore(1);
-          sem.tryAcquire();
-          let granted = 0;
-          const onGrant = () => {
-            granted++;
-          };
-          const subscriptions = new Array(n);
-          for (let i = 0; i < n; i++) subscriptions[i] = sem.acquire().subscribe(onGrant);
-          const t0 = mark();
-          for (let i = 0; i < n; i++) subscriptions[order[i]].unsubscribe();
-          const { ns, cpu } = since(t0);
-          if (sem.waiting !== 0 || granted !== 0) fail(this.name, 'queue not empty or a permit granted');
-          if (sem.release() !== 1) fail(this.name, 'value not restored');
-          return { ns, cpu };
-        },
-      },
-      {
-        name: 'rxjs-permits: withPermit subscription.unsubscribe()',
-        note: 'a waiting gated stream',
-        run(n) {
-          const order = orderFor(n);
-          const sem = new Semaphore(1);
-          sem.tryAcquire();
-          const gated = withPermit(sem);
-          let granted = 0;
-          const onValue = () => {
-            granted++;
-          };
-          const subscriptions = new Array(n);
-          for (let i = 0; i < n; i++) subscriptions[i] = of(i).pipe(gated).subscribe(onValue);
-          const t0 = mark();
-          for (let i = 0; i < n; i++) subscriptions[order[i]].unsubscribe();
-          const { ns, cpu } = since(t0);
-          if (sem.waiting !== 0 || granted !== 0) fail(this.name, 'queue not empty or a stream started');
-          if (sem.release() !== 1) fail(this.name, 'value not restored');
-          return { ns, cpu };
-        },
-      },
+      ...each('acquire'),
+      ...each('withPermit'),
     ];
   }
 
@@ -156,5 +93,80 @@ module.exports = function w4(libs, { scale }) {
       'n requests queued on a held semaphore of 1, then every one withdrawn (unsubscribed) in a random ' +
       'order; time per withdrawal. async-mutex, async-sema and p-limit cannot withdraw a single request.',
     groups: [group(Math.round(1e4 * scale)), group(Math.round(1e5 * scale))],
+  };
+};
+
+/**
+ * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
+ * `copyFor` in ../libs.js), so each build's operators meet only that build's semaphores.
+ */
+module.exports.permitsContenders = function permitsContenders(build, { orderFor, fail }) {
+  const { of } = require('rxjs');
+  const { Semaphore, withPermit } = build.permits;
+  const { engine } = build;
+  return {
+    engine: engine && {
+      name: `${build.name} engine (src/core, no RxJS): ticket.withdraw()`,
+      run(n) {
+        const order = orderFor(n);
+        const core = engine.create(1);
+        core.tryAcquire(1);
+        let granted = 0;
+        const grantee = engine.grantee(() => {
+          granted++;
+        });
+        const demand = engine.demand(1);
+        const tickets = new Array(n);
+        for (let i = 0; i < n; i++) tickets[i] = core.request(demand, grantee);
+        const t0 = mark();
+        for (let i = 0; i < n; i++) tickets[order[i]].withdraw();
+        const { ns, cpu } = since(t0);
+        if (core.waiting !== 0 || granted !== 0) fail(this.name, 'queue not empty or a permit granted');
+        if (core.release(1) !== 1) fail(this.name, 'value not restored');
+        return { ns, cpu };
+      },
+    },
+    acquire: {
+      name: `${build.name}: acquire() subscription.unsubscribe()`,
+      run(n) {
+        const order = orderFor(n);
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        let granted = 0;
+        const onGrant = () => {
+          granted++;
+        };
+        const subscriptions = new Array(n);
+        for (let i = 0; i < n; i++) subscriptions[i] = sem.acquire().subscribe(onGrant);
+        const t0 = mark();
+        for (let i = 0; i < n; i++) subscriptions[order[i]].unsubscribe();
+        const { ns, cpu } = since(t0);
+        if (sem.waiting !== 0 || granted !== 0) fail(this.name, 'queue not empty or a permit granted');
+        if (sem.release() !== 1) fail(this.name, 'value not restored');
+        return { ns, cpu };
+      },
+    },
+    withPermit: {
+      name: `${build.name}: withPermit subscription.unsubscribe()`,
+      note: 'a waiting gated stream',
+      run(n) {
+        const order = orderFor(n);
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        const gated = withPermit(sem);
+        let granted = 0;
+        const onValue = () => {
+          granted++;
+        };
+        const subscriptions = new Array(n);
+        for (let i = 0; i < n; i++) subscriptions[i] = of(i).pipe(gated).subscribe(onValue);
+        const t0 = mark();
+        for (let i = 0; i < n; i++) subscriptions[order[i]].unsubscribe();
+        const { ns, cpu } = since(t0);
+        if (sem.waiting !== 0 || granted !== 0) fail(this.name, 'queue not empty or a stream started');
+        if (sem.release() !== 1) fail(this.name, 'value not restored');
+        return { ns, cpu };
+      },
+    },
   };
 };

@@ -5,10 +5,9 @@
 const { mark, since } = require('../harness.js');
 
 module.exports = function w5(libs, { scale }) {
-  const { permits, rxjs, LowerBoundSemaphore, floorWithPermit } = libs;
+  const { builds, rxjs, LowerBoundSemaphore, floorWithPermit } = libs;
   const { formatN } = require('../harness.js');
   const { of, range, mergeMap } = rxjs;
-  const { Semaphore, withPermit, mergeMapWithPermit } = permits;
   const n = Math.round(1e6 * scale);
 
   function run(name, observable, n, before, after) {
@@ -39,6 +38,10 @@ module.exports = function w5(libs, { scale }) {
 
   const project = (x) => of(x);
 
+  // Each build's rxjs-permits contenders, from that build's own copy of this module.
+  const perBuild = builds.map((build) => build.copy(module.filename).permitsContenders(build, { run }));
+  const each = (key) => perBuild.map((c) => c[key]);
+
   const contenders = [
     {
       name: 'rxjs: range(0, n).pipe(mergeMap(x => of(x), 1))',
@@ -60,50 +63,9 @@ module.exports = function w5(libs, { scale }) {
         );
       },
     },
-    {
-      name: 'rxjs-permits: mergeMap(x => of(x).pipe(withPermit(sem)))',
-      run(n) {
-        const sem = new Semaphore(1);
-        return run(
-          this.name,
-          range(0, n).pipe(mergeMap((x) => of(x).pipe(withPermit(sem)))),
-          n,
-          null,
-          () => sem.value === 1,
-        );
-      },
-    },
-    {
-      name: 'rxjs-permits: same, withPermit(sem) created once',
-      run(n) {
-        const sem = new Semaphore(1);
-        const gated = withPermit(sem);
-        return run(
-          this.name,
-          range(0, n).pipe(mergeMap((x) => of(x).pipe(gated))),
-          n,
-          null,
-          () => sem.value === 1,
-        );
-      },
-    },
-    {
-      name: 'rxjs-permits: mergeMapWithPermit(sem, x => of(x)), all queued behind a held permit, one release',
-      run(n) {
-        const sem = new Semaphore(1);
-        sem.tryAcquire();
-        return run(
-          this.name,
-          range(0, n).pipe(mergeMapWithPermit(sem, project)),
-          n,
-          () => {
-            if (sem.waiting !== n) throw new Error(`W5: ${sem.waiting} of ${n} queued`);
-            sem.release();
-          },
-          () => sem.value === 1 && sem.waiting === 0,
-        );
-      },
-    },
+    ...each('withPermit'),
+    ...each('withPermitOnce'),
+    ...each('mergeMapWithPermit'),
   ];
 
   /**
@@ -167,5 +129,61 @@ module.exports = function w5(libs, { scale }) {
         contenders,
       },
     ],
+  };
+};
+
+/**
+ * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
+ * `copyFor` in ../libs.js), so each build's operators meet only that build's semaphores.
+ */
+module.exports.permitsContenders = function permitsContenders(build, { run }) {
+  const { of, range, mergeMap } = require('rxjs');
+  const { Semaphore, withPermit, mergeMapWithPermit } = build.permits;
+  const project = (x) => of(x);
+  return {
+    withPermit: {
+      name: `${build.name}: mergeMap(x => of(x).pipe(withPermit(sem)))`,
+      run(n) {
+        const sem = new Semaphore(1);
+        return run(
+          this.name,
+          range(0, n).pipe(mergeMap((x) => of(x).pipe(withPermit(sem)))),
+          n,
+          null,
+          () => sem.value === 1,
+        );
+      },
+    },
+    withPermitOnce: {
+      name: `${build.name}: same, withPermit(sem) created once`,
+      run(n) {
+        const sem = new Semaphore(1);
+        const gated = withPermit(sem);
+        return run(
+          this.name,
+          range(0, n).pipe(mergeMap((x) => of(x).pipe(gated))),
+          n,
+          null,
+          () => sem.value === 1,
+        );
+      },
+    },
+    mergeMapWithPermit: {
+      name: `${build.name}: mergeMapWithPermit(sem, x => of(x)), all queued behind a held permit, one release`,
+      run(n) {
+        const sem = new Semaphore(1);
+        sem.tryAcquire();
+        return run(
+          this.name,
+          range(0, n).pipe(mergeMapWithPermit(sem, project)),
+          n,
+          () => {
+            if (sem.waiting !== n) throw new Error(`W5: ${sem.waiting} of ${n} queued`);
+            sem.release();
+          },
+          () => sem.value === 1 && sem.waiting === 0,
+        );
+      },
+    },
   };
 };
