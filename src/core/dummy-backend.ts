@@ -31,6 +31,8 @@ export class DummyBackend implements PermitBackend {
   }
 
   tryAcquire(): boolean {
+    // A grant like any other: it draws a token, though nobody sees it (SPEC §5).
+    this.lastToken++;
     this.counts.grantedAtOnce();
     return true;
   }
