@@ -156,7 +156,7 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
     return acquirePermits(
       this.backend,
-      waitConfig({ permits, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity }),
+      waitConfig(permits, priority, blocking ? timeout : 0, Infinity),
       scheduler,
     );
   }
@@ -431,4 +431,4 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
 }
 
 /** The configuration of a plain `acquire()`: one permit, priority 0, for ever. */
-const PLAIN = waitConfig({ permits: 1, priority: 0, timeout: null, maxWaiting: Infinity });
+const PLAIN = waitConfig(1, 0, null, Infinity);

@@ -161,7 +161,7 @@ export class RLock extends Observable<number> {
     const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? this.scheduler;
     return acquirePermits(
       this.core.backendFor(owner),
-      waitConfig({ permits: 1, priority, timeout: blocking ? timeout : 0, maxWaiting: Infinity }),
+      waitConfig(1, priority, blocking ? timeout : 0, Infinity),
       scheduler,
     );
   }

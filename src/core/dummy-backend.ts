@@ -25,7 +25,7 @@ export class DummyBackend implements PermitBackend {
   constructor(readonly name: string) {}
 
   request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
-    this.counts.grantedAtOnce();
+    this.counts.granted++;
     grantee.grant(new DummyLease(demand.permits, ++this.lastToken));
     return ANSWERED;
   }
@@ -33,7 +33,7 @@ export class DummyBackend implements PermitBackend {
   tryAcquire(): boolean {
     // A grant like any other: it draws a token, though nobody sees it (SPEC §5).
     this.lastToken++;
-    this.counts.grantedAtOnce();
+    this.counts.granted++;
     return true;
   }
 

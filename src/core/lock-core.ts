@@ -68,7 +68,7 @@ export class LockCore {
       this.counts.rejected++;
       return false;
     }
-    this.counts.grantedAtOnce();
+    this.counts.granted++;
     this.settle();
     return true;
   }

@@ -37,6 +37,11 @@ export class PriorityQueue<N extends PriorityNode<N>> {
     return this.levels.length === 0 ? -Infinity : this.levels[0].priority;
   }
 
+  /** Whether `node` is the next request to serve. */
+  isHead(node: N): boolean {
+    return node.prev === null && node.level === this.levels[0];
+  }
+
   /** The last request in serving order (lowest priority, newest), or `null`. */
   get tail(): N | null {
     const { levels } = this;

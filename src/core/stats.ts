@@ -2,33 +2,36 @@ import type { PermitStats } from './permit-backend.js';
 
 /**
  * The counters behind `stats()`: plain fields bumped on the paths that already run (a grant, a
- * refusal, a withdrawal), so keeping them costs an increment or two.
+ * refusal, a withdrawal), so keeping them costs an increment or two. Times are kept relative to the
+ * engine's creation, so that they stay small integers (a `Date.now()` stored in an object would be a
+ * heap-allocated number).
  */
 export class StatsCounter {
+  /** Granted requests; each is measured in `waitMs` (a request granted at once waited 0). */
   granted = 0;
   timedOut = 0;
   rejected = 0;
   withdrawn = 0;
   peakWaiting = 0;
-  waitCount = 0;
   waitTotal = 0;
   waitMax = 0;
+  private readonly epoch: number;
 
   constructor(
     /** The engine's clock, in ms (the primitive's scheduler's `now`). */
-    readonly now: () => number,
-  ) {}
+    private readonly clock: () => number,
+  ) {
+    this.epoch = clock();
+  }
 
-  /** A request granted at once: a wait of 0. */
-  grantedAtOnce(): void {
-    this.granted++;
-    this.waitCount++;
+  /** The time now, in ms since the engine was made. */
+  now(): number {
+    return this.clock() - this.epoch;
   }
 
   /** A queued request granted after waiting `waited` ms. */
   grantedAfterQueue(waited: number): void {
     this.granted++;
-    this.waitCount++;
     this.waitTotal += waited;
     if (waited > this.waitMax) this.waitMax = waited;
   }
@@ -51,7 +54,7 @@ export class StatsCounter {
       rejected: this.rejected,
       withdrawn: this.withdrawn,
       peakWaiting: this.peakWaiting,
-      waitMs: { count: this.waitCount, total: this.waitTotal, max: this.waitMax },
+      waitMs: { count: this.granted, total: this.waitTotal, max: this.waitMax },
     };
   }
 }

@@ -55,8 +55,11 @@ export class ValueWatchers {
   handoffs = 0;
   private announced: number;
   private announcedAfter = 0;
-  /** Value and ready listeners registered now: with none, {@link settled} has nothing to do. */
-  private listeners = 0;
+  /**
+   * Value and ready listeners registered now: with none, {@link settled} has nothing to do (the
+   * engines test it before calling, which keeps their hot paths small enough to inline).
+   */
+  listeners = 0;
   private sequence = 0;
   private readonly wake: Wake;
   private wakeQueued = false;

@@ -34,12 +34,12 @@ export function checkLeaseOptions(
   const opts = checkOptions<LeaseOptions>(where, options, known);
   const permits =
     maxPermits === null ? 1 : checkPermits(where, 'options.permits', opts.permits ?? 1, maxPermits);
-  const config = waitConfig({
+  const config = waitConfig(
     permits,
-    priority: checkPriority(where, 'options.priority', opts.priority),
-    timeout: checkTimeout(where, 'options.timeout', opts.timeout),
-    maxWaiting: Infinity,
-  });
+    checkPriority(where, 'options.priority', opts.priority),
+    checkTimeout(where, 'options.timeout', opts.timeout),
+    Infinity,
+  );
   const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? defaultScheduler;
   return { config, scheduler, signal: checkSignal(where, 'options.signal', opts.signal) };
 }

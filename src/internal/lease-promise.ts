@@ -30,27 +30,28 @@ export function leasePermits(
 
 /** One `lease()` call: the grantee that settles its Promise. */
 class LeaseRequest extends PermitRequest {
-  private readonly onAbort: (() => void) | null = null;
+  private watch: AbortWatch | null = null;
 
   constructor(
     private readonly backend: PermitBackend,
     private readonly config: WaitConfig,
     scheduler: SchedulerLike | undefined,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
     private readonly resolve: (lease: Lease) => void,
     private readonly reject: (reason: unknown) => void,
   ) {
     super();
-    if (signal !== undefined) {
-      this.onAbort = () => {
-        if (this.ticket?.withdraw('cancel') === true) {
-          this.timer?.unsubscribe();
-          this.reject(signal.reason);
-        }
-      };
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
+    if (signal !== undefined) this.watch = AbortWatch.add(signal, this);
     this.ask(backend, config, scheduler);
+  }
+
+  /** The signal aborted: withdraws the request unless it was answered first. */
+  abort(reason: unknown): void {
+    this.watch = null;
+    if (this.ticket?.withdraw('cancel') === true) {
+      this.timer?.unsubscribe();
+      this.reject(reason);
+    }
   }
 
   protected onGrant(lease: Lease): void {
@@ -84,9 +85,51 @@ class LeaseRequest extends PermitRequest {
   }
 
   private stopListening(): void {
-    if (this.onAbort !== null) this.signal!.removeEventListener('abort', this.onAbort);
+    this.watch?.remove(this);
+    this.watch = null;
   }
 }
+
+/**
+ * The requests waiting on one AbortSignal, behind one 'abort' listener however many they are:
+ * `addEventListener` looks through the listeners already added for a duplicate (so a listener per
+ * request would make 10^5 requests on one signal quadratic), and Node warns of a leak past 10
+ * listeners. Requests are told in the order they were made; each leaves in O(1) once answered.
+ */
+class AbortWatch {
+  private readonly requests = new Set<LeaseRequest>();
+
+  private constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  static add(signal: AbortSignal, request: LeaseRequest): AbortWatch {
+    let watch = watches.get(signal);
+    if (watch === undefined) watches.set(signal, (watch = new AbortWatch(signal)));
+    watch.requests.add(request);
+    return watch;
+  }
+
+  remove(request: LeaseRequest): void {
+    const { requests } = this;
+    requests.delete(request);
+    if (requests.size === 0 && watches.get(this.signal) === this) {
+      watches.delete(this.signal);
+      this.signal.removeEventListener('abort', this.onAbort);
+    }
+  }
+
+  private readonly onAbort = (): void => {
+    watches.delete(this.signal);
+    // A withdrawal may grant a request further on (it leaves the set) before its turn comes here.
+    for (const request of this.requests) {
+      this.requests.delete(request);
+      request.abort(this.signal.reason);
+    }
+  };
+}
+
+const watches = new WeakMap<AbortSignal, AbortWatch>();
 
 /**
  * `run(task)`: holds a lease while `task(lease)` runs, releases it once the task's result settles

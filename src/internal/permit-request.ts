@@ -29,17 +29,33 @@ export interface WaitConfig {
   readonly demand: PermitDemand;
 }
 
-/** Completes a {@link WaitConfig}: `timeout <= 0` asks "now or never" (`maxWaiting: 0`). */
-export function waitConfig<C extends Omit<WaitConfig, 'demand'>>(
-  config: C,
-): C & { readonly demand: PermitDemand } {
-  const nowOrNever = config.timeout !== null && config.timeout <= 0;
-  const demand = {
-    permits: config.permits,
-    priority: config.priority,
-    maxWaiting: nowOrNever ? 0 : config.maxWaiting,
+/** What the backend is asked: `timeout <= 0` asks "now or never" (`maxWaiting: 0`). */
+export function demandFor(
+  permits: number,
+  priority: number,
+  timeout: number | null,
+  maxWaiting: number,
+): PermitDemand {
+  return { permits, priority, maxWaiting: timeout !== null && timeout <= 0 ? 0 : maxWaiting };
+}
+
+/**
+ * A {@link WaitConfig}, built as one literal (not by spreading: operators are often made per value,
+ * inside a `mergeMap`, and this is on that path).
+ */
+export function waitConfig(
+  permits: number,
+  priority: number,
+  timeout: number | null,
+  maxWaiting: number,
+): WaitConfig {
+  return {
+    permits,
+    priority,
+    timeout,
+    maxWaiting,
+    demand: demandFor(permits, priority, timeout, maxWaiting),
   };
-  return { ...config, demand };
 }
 
 /**

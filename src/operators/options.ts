@@ -1,7 +1,7 @@
 import type { ObservableInput, SchedulerLike } from 'rxjs';
 import type { PermitRejectedError, PermitTimeoutError } from '../errors.js';
 import { gateTargetOf, type GateTarget } from '../internal/gate-target.js';
-import { waitConfig } from '../internal/permit-request.js';
+import { demandFor } from '../internal/permit-request.js';
 import {
   checkLimit,
   checkOptionalFunction,
@@ -87,5 +87,6 @@ export function gateConfig<T>(
     opts.maxWaiting === undefined
       ? defaultMaxWaiting
       : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
-  return { target, config: waitConfig({ permits, priority, timeout, scheduler, fallback, maxWaiting }) };
+  const demand = demandFor(permits, priority, timeout, maxWaiting);
+  return { target, config: { permits, priority, timeout, maxWaiting, demand, scheduler, fallback } };
 }

@@ -1,7 +1,7 @@
 import type { MonoTypeOperatorFunction, Subscriber } from 'rxjs';
 import type { LockCore } from '../core/lock-core.js';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
-import { waitConfig } from '../internal/permit-request.js';
+import { demandFor } from '../internal/permit-request.js';
 import { findDownstream } from '../internal/subscription-chain.js';
 import {
   checkOptionalFunction,
@@ -13,7 +13,7 @@ import {
 } from '../internal/validate.js';
 import { lockTargetOf, type RLock } from '../rlock.js';
 import type { PermitOptions } from './options.js';
-import { gate, type PermitFallback } from './permit-gate.js';
+import { gate, type GateConfig, type PermitFallback } from './permit-gate.js';
 import { PermitHolder } from './permit-holder.js';
 
 /** Options of {@link reentrant}. */
@@ -70,14 +70,17 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
     'with',
   ]);
   const owner = opts.owner === undefined ? undefined : checkOwner(where, 'options.owner', opts.owner);
-  const config = waitConfig({
+  const priority = checkPriority(where, 'options.priority', opts.priority);
+  const timeout = checkTimeout(where, 'options.timeout', opts.timeout);
+  const config: GateConfig<T> = {
     permits: 1,
-    priority: checkPriority(where, 'options.priority', opts.priority),
-    timeout: checkTimeout(where, 'options.timeout', opts.timeout),
+    priority,
+    timeout,
+    maxWaiting: Infinity,
+    demand: demandFor(1, priority, timeout, Infinity),
     scheduler: checkScheduler(where, 'options.scheduler', opts.scheduler) ?? scheduler,
     fallback: checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with),
-    maxWaiting: Infinity,
-  });
+  };
   const backendFor = (downstream: Subscriber<T>): PermitBackend =>
     core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
   const holderFor = (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
