@@ -361,3 +361,64 @@ describe('boundedPermit (marbles)', () => {
     });
   });
 });
+
+// SPEC §5, rule 19 and its settled details: a full bulkhead is a request that may not wait. It is
+// granted at once when its permits are free and no queued request of equal or higher priority is
+// ahead of it; otherwise it is rejected at once. maxWaiting counts every queued request.
+describe('boundedPermit (marbles): priority', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = createTestScheduler();
+  });
+
+  const at = (frame: number, check: () => void) => testScheduler.schedule(check, frame);
+
+  it('admits at once a stream of higher priority than every queued request; rejects one of equal priority', () => {
+    const semaphore = new Semaphore(2);
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const heavy = cold('h|');
+      const urgent = cold('u-|');
+      const equal = cold('e|');
+      expectObservable(cold('-----|').pipe(withPermit(semaphore))).toBe('-----|');
+      expectObservable(heavy.pipe(withPermit(semaphore, { permits: 2 })), '-^').toBe('-----h|');
+      // At frame 2 one permit is free: the bulkhead of priority 0 may not pass the queued request
+      // of priority 0 (and may not wait); the one of priority 1 takes the permit at once.
+      expectObservable(equal.pipe(boundedPermit(semaphore)), '--^').toBe(
+        '--#',
+        undefined,
+        permitRejected(1, 1, 0),
+      );
+      expectObservable(urgent.pipe(boundedPermit(semaphore, { priority: 1 })), '--^').toBe('--u-|');
+      expectSubscriptions(urgent.subscriptions).toBe('--^-!');
+      expectSubscriptions(equal.subscriptions).toBe([]);
+      expectSubscriptions(heavy.subscriptions).toBe('-----^!');
+      at(3, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]));
+    });
+    expect(semaphore.stats()).toEqual(
+      jasmine.objectContaining({ granted: 3, rejected: 1, timedOut: 0, withdrawn: 0 }),
+    );
+  });
+
+  it('rejects a stream of any priority once maxWaiting requests are queued and no permit is free', () => {
+    const semaphore = new Semaphore(1);
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const urgent = cold('u|');
+      const queued = cold('q|');
+      expectObservable(cold('----|').pipe(withPermit(semaphore))).toBe('----|');
+      expectObservable(cold('a|').pipe(withPermit(semaphore)), '-^').toBe('-----a|');
+      expectObservable(queued.pipe(boundedPermit(semaphore, { maxWaiting: 2, priority: 9 })), '-^').toBe(
+        '----q|',
+      );
+      expectObservable(urgent.pipe(boundedPermit(semaphore, { maxWaiting: 2, priority: 9 })), '--^').toBe(
+        '--#',
+        undefined,
+        permitRejected(1, 2, 2),
+      );
+      expectSubscriptions(urgent.subscriptions).toBe([]);
+      // Queued with priority 9, the bulkhead's stream goes before the earlier one of priority 0.
+      expectSubscriptions(queued.subscriptions).toBe('----^!');
+    });
+    expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+  });
+});

@@ -1,6 +1,6 @@
-import { defer, finalize, mergeMap, type Observable } from 'rxjs';
+import { NEVER, defer, finalize, map, mergeMap, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { DummySemaphore, Semaphore, mergeMapWithPermit, withPermit } from '../src/index.js';
+import { DummySemaphore, Semaphore, mergeMapWithPermit, withPermit, type Lease } from '../src/index.js';
 import { createTestScheduler, permitTimeout, spyScheduler } from '../spec/helpers/index.js';
 
 // Frame-exact timing of mergeMapWithPermit: one request per source value in the semaphore's shared
@@ -331,6 +331,115 @@ describe('mergeMapWithPermit (marbles)', () => {
           '-abc--|',
         );
       });
+    });
+  });
+});
+
+// SPEC §5: project receives the lease as its third argument (its token, released in the frame the
+// inner ends, or earlier by user code), and every value's request takes the operator's `priority`.
+describe('mergeMapWithPermit (marbles): leases and priority', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = createTestScheduler();
+  });
+
+  const at = (frame: number, work: () => void) => testScheduler.schedule(work, frame);
+
+  describe('the lease, third argument of project', () => {
+    it('carries a token that increases per value, and is released in the frame its inner ends', () => {
+      const semaphore = new Semaphore(2);
+      const leases: Array<[string, number, Lease]> = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        const project = (value: string, index: number, lease: Lease) => {
+          leases.push([value, index, lease]);
+          return cold(value === 'b' ? '----x|' : '-x|', { x: `${value}${lease.token}` });
+        };
+        expectObservable(cold('abc|').pipe(mergeMapWithPermit(semaphore, project))).toBe('-a-c-b|', {
+          a: 'a1',
+          b: 'b2',
+          c: 'c3',
+        });
+        // a's inner ended at 2 and c took its permit; c's ends at 4, b's at 6.
+        at(3, () => expect(leases.map(([, , lease]) => lease.released)).toEqual([true, false, false]));
+        at(5, () => expect(leases.map(([, , lease]) => lease.released)).toEqual([true, false, true]));
+        at(7, () => expect(leases.map(([, , lease]) => lease.released)).toEqual([true, true, true]));
+      });
+      expect(leases.map(([value, index, lease]) => [value, index, lease.token, lease.permits])).toEqual([
+        ['a', 0, 1, 1],
+        ['b', 1, 2, 1],
+        ['c', 2, 3, 1],
+      ]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]);
+    });
+
+    it('a lease released early by the inner starts the next value in that frame; the inner end releases nothing more', () => {
+      const semaphore = new Semaphore(1);
+      testScheduler.run(({ cold, expectObservable }) => {
+        const project = (value: string, _index: number, lease: Lease) =>
+          value === 'a'
+            ? cold('-r---x|').pipe(
+                map((event) => {
+                  if (event === 'r') lease.release();
+                  return `${value}:${event}:${lease.released}`;
+                }),
+              )
+            : cold('-x|', { x: `${value}:${lease.token}` });
+        expectObservable(cold('ab|').pipe(mergeMapWithPermit(semaphore, project))).toBe('-rb--x|', {
+          r: 'a:r:true',
+          b: 'b:2',
+          x: 'a:x:true',
+        });
+        at(4, () => expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]));
+      });
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
+
+    it('a value withdrawn while queued never gets a lease: its token is not drawn', () => {
+      const semaphore = new Semaphore(1);
+      const tokens: number[] = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        const project = (value: string, _index: number, lease: Lease) => {
+          tokens.push(lease.token);
+          return cold('--x|', { x: value });
+        };
+        expectObservable(cold('ab|').pipe(mergeMapWithPermit(semaphore, project)), '^-!').toBe('--');
+        expectObservable(cold('---c|').pipe(mergeMapWithPermit(semaphore, project))).toBe('-----c|');
+      });
+      expect(tokens).toEqual([1, 2]);
+    });
+  });
+
+  describe('priority (rule 19)', () => {
+    it('values of a merge of higher priority are served before those queued earlier at a lower one', () => {
+      const semaphore = new Semaphore(1);
+      testScheduler.run(({ cold, expectObservable }) => {
+        const project = (value: string) => cold('--x|', { x: value });
+        expectObservable(cold('ab|').pipe(mergeMapWithPermit(semaphore, project))).toBe('--a--------b|');
+        expectObservable(cold('-cd|').pipe(mergeMapWithPermit(semaphore, project, { priority: 1 }))).toBe(
+          '-----c--d|',
+        );
+        at(2, () => expect(semaphore.waiting).toBe(2));
+      });
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
+
+    it('a value of higher priority is projected synchronously while only lower ones wait', () => {
+      const semaphore = new Semaphore(2);
+      const projectedAt: Array<[string, number]> = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        const project = (value: string) => {
+          projectedAt.push([value, testScheduler.now()]);
+          return value === 'h' ? cold('-|') : cold('-x|', { x: value });
+        };
+        expectObservable(cold('a').pipe(mergeMapWithPermit(semaphore, () => NEVER))).toBe('');
+        expectObservable(
+          cold('-h|').pipe(mergeMapWithPermit(semaphore, project, { permits: 2, priority: -1 })),
+        ).toBe('');
+        expectObservable(cold('--u|').pipe(mergeMapWithPermit(semaphore, project))).toBe('---u|');
+      });
+      expect(projectedAt).toEqual([['u', 2]]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 1]);
     });
   });
 });

@@ -664,3 +664,125 @@ describe('reentrant (marbles)', () => {
     });
   });
 });
+
+// SPEC §5 for RLock: waiting owners are served by priority, then arrival (rule 19); an owner's
+// place in the queue is that of its first still-queued request in queue order, and all its queued
+// requests are granted together; stats() in virtual time, a re-entry counting as a grant.
+describe('reentrant (marbles): priority of waiting owners, and stats', () => {
+  let testScheduler: TestScheduler;
+  let lock: RLock;
+
+  beforeEach(() => {
+    testScheduler = createTestScheduler();
+    lock = new RLock();
+  });
+
+  function at(frame: number, action: () => void): void {
+    testScheduler.schedule(action, frame);
+  }
+
+  const owners = { A: { name: 'A' }, B: { name: 'B' }, C: { name: 'C' }, D: { name: 'D' }, E: { name: 'E' } };
+
+  it('serves waiting owners by priority, FIFO within a priority', () => {
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const { A, B, C, D, E } = owners;
+      const b = cold('b|');
+      const c = cold('c|');
+      const d = cold('d|');
+      const e = cold('e|');
+      expectObservable(cold('---|').pipe(reentrant(lock, { owner: A }))).toBe('---|');
+      expectObservable(b.pipe(reentrant(lock, { owner: B })), '-^').toBe('-----b|');
+      expectObservable(c.pipe(reentrant(lock, { owner: C, priority: 1 })), '--^').toBe('---c|');
+      expectObservable(d.pipe(reentrant(lock, { owner: D, priority: 0 })), '--^').toBe('------d|');
+      expectObservable(e.pipe(reentrant(lock, { owner: E, priority: 1 })), '--^').toBe('----e|');
+      expectSubscriptions(c.subscriptions).toBe('---^!');
+      expectSubscriptions(e.subscriptions).toBe('----^!');
+      expectSubscriptions(b.subscriptions).toBe('-----^!');
+      expectSubscriptions(d.subscriptions).toBe('------^!');
+      at(2, () => expect(lock.waiting).toBe(4));
+    });
+    expect([lock.owner, lock.waiting]).toEqual([null, 0]);
+  });
+
+  it("an owner's place is its first still-queued request in queue order: a later request of higher priority moves it up", () => {
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const { A, B, C } = owners;
+      const c = cold('c|');
+      const b1 = cold('b|');
+      const b2 = cold('B-|');
+      expectObservable(cold('----|').pipe(reentrant(lock, { owner: A }))).toBe('----|');
+      expectObservable(c.pipe(reentrant(lock, { owner: C })), '-^').toBe('------c|');
+      expectObservable(b1.pipe(reentrant(lock, { owner: B })), '--^').toBe('----b|');
+      expectObservable(b2.pipe(reentrant(lock, { owner: B, priority: 2 })), '---^').toBe('----B-|');
+      // Both of B's requests are granted together, in the frame A lets go.
+      expectSubscriptions(b1.subscriptions).toBe('----^!');
+      expectSubscriptions(b2.subscriptions).toBe('----^-!');
+      expectSubscriptions(c.subscriptions).toBe('------^!');
+      at(5, () => expect([lock.owner, lock.count, lock.waiting]).toEqual([B, 2, 1]));
+    });
+    expect(lock.owner).toBeNull();
+  });
+
+  it('a withdrawn request keeps no place: the owner falls back to its next queued request', () => {
+    testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const { A, B, C } = owners;
+      const c = cold('c|');
+      const b2 = cold('b|');
+      expectObservable(cold('-----|').pipe(reentrant(lock, { owner: A }))).toBe('-----|');
+      expectObservable(cold('x|').pipe(reentrant(lock, { owner: B, priority: 1 })), '-^-!').toBe('---');
+      expectObservable(c.pipe(reentrant(lock, { owner: C })), '--^').toBe('-----c|');
+      expectObservable(b2.pipe(reentrant(lock, { owner: B })), '----^').toBe('------b|');
+      expectSubscriptions(c.subscriptions).toBe('-----^!');
+      expectSubscriptions(b2.subscriptions).toBe('------^!');
+    });
+    expect(lock.stats()).toEqual(jasmine.objectContaining({ granted: 3, withdrawn: 1 }));
+  });
+
+  it('a timed-out request of high priority keeps no place either, and the lock passes on by priority', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const { A, B, C } = owners;
+      expectObservable(cold('-----|').pipe(reentrant(lock, { owner: A }))).toBe('-----|');
+      expectObservable(cold('x|').pipe(reentrant(lock, { owner: B, priority: 3, timeout: 2 })), '-^').toBe(
+        '---#',
+        undefined,
+        permitTimeout(2, 1, 'RLock'),
+      );
+      expectObservable(cold('c|').pipe(reentrant(lock, { owner: C, priority: -1 })), '--^').toBe('-----c|');
+    });
+    expect(lock.stats()).toEqual(jasmine.objectContaining({ granted: 2, timedOut: 1, withdrawn: 0 }));
+  });
+
+  it('stats(): re-entries count as grants with a wait of 0; queued time in virtual ms; refusals, timeouts, withdrawals', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const { B, C, D } = owners;
+      const holder = cold('a---|').pipe(
+        mergeMap(() => cold('-x|').pipe(reentrant(lock))),
+        reentrant(lock),
+      );
+      expectObservable(holder).toBe('-x--|');
+      expectObservable(cold('b|').pipe(reentrant(lock, { owner: B })), '-^').toBe('----b|');
+      expectObservable(cold('c|').pipe(reentrant(lock, { owner: C, timeout: 1 })), '--^').toBe(
+        '---#',
+        undefined,
+        permitTimeout(1, 1, 'RLock'),
+      );
+      expectObservable(cold('d|').pipe(reentrant(lock, { owner: D })), '--^!').toBe('--');
+      expectObservable(lock.acquire(D, { blocking: false }), '-^').toBe('-(f|)', { f: false });
+      at(1, () => expect(lock.tryAcquire(C)).toBe(false));
+      at(2, () => expect(lock.stats()).toEqual(jasmine.objectContaining({ waiting: 3, peakWaiting: 3 })));
+      at(6, () =>
+        expect(lock.stats()).toEqual({
+          name: undefined,
+          value: 1,
+          waiting: 0,
+          granted: 3,
+          timedOut: 1,
+          rejected: 2,
+          withdrawn: 1,
+          peakWaiting: 3,
+          waitMs: { count: 3, total: 3, max: 3 },
+        }),
+      );
+    });
+  });
+});

@@ -884,3 +884,225 @@ for (const [kind, create] of semaphoreKinds) {
     });
   });
 }
+
+// SPEC §5, rules 19-21, at exact frames: priority (higher first, FIFO within a priority, strict head
+// of line over the queue ordered by priority then arrival), adjust (permits added are handed on in
+// the frame; permits removed are owed), and stats() in virtual time.
+for (const [kind, create] of semaphoreKinds) {
+  describe(`${kind} priority, adjust and stats (marbles)`, () => {
+    let testScheduler: TestScheduler;
+
+    beforeEach(() => {
+      testScheduler = createTestScheduler();
+    });
+
+    /** Runs `work` at `frame` of virtual time, after every action already scheduled for that frame. */
+    function at(frame: number, work: () => void): void {
+      testScheduler.schedule(work, frame);
+    }
+
+    describe('priority (rule 19)', () => {
+      it('serves higher priorities first and FIFO within a priority, one per release, in its frame', () => {
+        testScheduler.run(({ cold, expectObservable }) => {
+          const semaphore = heldSemaphore(create, 1);
+          const order: string[] = [];
+          const request = (label: string, priority: number) =>
+            semaphore.acquire({ priority }).pipe(tap(() => order.push(label)));
+          expectObservable(request('a', 0), '-^').toBe('---------(t|)', granted);
+          expectObservable(request('b', 1), '--^').toBe('-------(t|)', granted);
+          expectObservable(request('c', 0), '---^').toBe('----------(t|)', granted);
+          expectObservable(request('d', 1), '----^').toBe('--------(t|)', granted);
+          expectObservable(request('e', 2), '-----^').toBe('------(t|)', granted);
+          expectObservable(request('f', -1), '-----^').toBe('-----------(t|)', granted);
+          cold('------rrrrrr').subscribe(() => semaphore.release());
+          at(5, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 6]));
+          at(12, () => {
+            expect(order).toEqual(['e', 'b', 'd', 'a', 'c', 'f']);
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+          });
+        });
+      });
+
+      it('an explicit priority 0 and the default are one priority: served FIFO', () => {
+        testScheduler.run(({ cold, expectObservable }) => {
+          const semaphore = heldSemaphore(create, 1);
+          expectObservable(semaphore.acquire(), '-^').toBe('----(t|)', granted);
+          expectObservable(semaphore.acquire({ priority: 0 }), '--^').toBe('-----(t|)', granted);
+          expectObservable(semaphore.acquire({ timeout: 100 }), '---^').toBe('------(t|)', granted);
+          cold('----rrr').subscribe(() => semaphore.release());
+        });
+      });
+
+      it('a weighted head of high priority blocks lower ones; an equal priority queues behind it; a higher one is granted at once', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 3);
+          const order: string[] = [];
+          const request = (label: string, options: { permits?: number; priority?: number }) =>
+            semaphore.acquire(options).pipe(tap(() => order.push(label)));
+          expectObservable(request('a', {}), '-^').toBe('--------(t|)', granted);
+          expectObservable(request('b', { permits: 2, priority: 1 }), '--^').toBe('-------(t|)', granted);
+          expectObservable(request('c', {}), '---^').toBe('--------(t|)', granted);
+          at(4, () => {
+            expect(semaphore.release()).toBe(1);
+            expect(semaphore.tryAcquire()).toBe(false);
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 3]);
+          });
+          // d has b's priority: it may not overtake b. e has a higher one: the free permit is its.
+          expectObservable(request('d', { priority: 1 }), '-----^').toBe('--------(t|)', granted);
+          expectObservable(request('e', { priority: 2 }), '-----^').toBe('-----(t|)', granted);
+          at(6, () => expect(semaphore.release()).toBe(1));
+          at(7, () => expect(semaphore.release()).toBe(0));
+          at(8, () => expect(semaphore.release(3)).toBe(0));
+          at(9, () => {
+            expect(order).toEqual(['e', 'b', 'd', 'a', 'c']);
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+          });
+        });
+      });
+
+      it('a later request of higher priority becomes the head, ahead of a heavier one that waited longer', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 3, 1);
+          expectObservable(semaphore.acquire({ permits: 3 }), '-^').toBe('-----(t|)', granted);
+          expectObservable(semaphore.acquire({ permits: 2, priority: 1 }), '--^').toBe('---(t|)', granted);
+          at(3, () => expect(semaphore.release()).toBe(0));
+          at(4, () => expect(semaphore.release(2)).toBe(2));
+          at(5, () => expect(semaphore.release()).toBe(0));
+          at(6, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]));
+        });
+      });
+
+      it('a high-priority head that times out lets the lower ones behind it in, in the frame of its deadline', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 2, 1);
+          expectObservable(semaphore.acquire({ permits: 2, priority: 1, timeout: 4 }), '-^').toBe(
+            '-----(f|)',
+            granted,
+          );
+          expectObservable(semaphore.acquire(), '--^').toBe('-----(t|)', granted);
+          expectObservable(semaphore.acquire({ priority: -3 }), '---^').toBe('------(t|)', granted);
+          at(4, () => expect([semaphore.value, semaphore.waiting]).toEqual([1, 3]));
+          at(6, () => expect(semaphore.release()).toBe(0));
+          at(7, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]));
+        });
+      });
+
+      it('a high-priority head withdrawn by unsubscribe lets the lower ones behind it in, in that frame', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 2, 1);
+          expectObservable(semaphore.acquire({ permits: 2, priority: 5 }), '-^--!').toBe('------', granted);
+          expectObservable(semaphore.acquire({ priority: -1 }), '--^').toBe('----(t|)', granted);
+          expectObservable(semaphore.acquire({ priority: -1 }), '--^').toBe('-------', granted);
+          at(3, () => expect([semaphore.value, semaphore.waiting]).toEqual([1, 3]));
+          at(5, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]));
+        });
+      });
+
+      it('grants at once while only lower priorities wait (also without waiting); tryAcquire never overtakes', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 5, 3);
+          expectObservable(semaphore.acquire({ permits: 4, priority: -1 }), '-^').toBe('-----(t|)', granted);
+          at(2, () => {
+            expect(semaphore.tryAcquire()).toBe(false);
+            expect([semaphore.value, semaphore.waiting]).toEqual([3, 1]);
+          });
+          expectObservable(semaphore.acquire(), '---^').toBe('---(t|)', granted);
+          expectObservable(semaphore.acquire({ blocking: false }), '---^').toBe('---(t|)', granted);
+          // Equal priority to the queued request: it may not pass it, and it may not wait.
+          expectObservable(semaphore.acquire({ timeout: 0, priority: -1 }), '---^').toBe('---(f|)', granted);
+          expectObservable(semaphore.acquire({ timeout: 0 }), '---^').toBe('---(t|)', granted);
+          at(4, () => expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]));
+          at(5, () => expect(semaphore.release(4)).toBe(0));
+        });
+      });
+    });
+
+    describe('adjust (rule 20)', () => {
+      it('adjust(+n) hands the new permits to queued requests in queue order, in its frame, as a release does', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 1);
+          const order: string[] = [];
+          const request = (label: string, priority = 0) =>
+            semaphore.acquire({ priority }).pipe(tap(() => order.push(label)));
+          expectObservable(request('a'), '-^').toBe('----(t|)', granted);
+          expectObservable(request('b', 1), '--^').toBe('----(t|)', granted);
+          expectObservable(request('c'), '---^').toBe('------(t|)', granted);
+          // Handed off whole: the permit observable shows no change.
+          expectObservable(semaphore).toBe('0', { 0: 0 });
+          at(4, () => {
+            expect(semaphore.adjust(2)).toBe(0);
+            expect(order).toEqual(['b', 'a']);
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+          });
+          at(6, () => expect(semaphore.release()).toBe(0));
+        });
+      });
+
+      it('adjust(-n) takes free permits at once and owes the rest: nothing is granted or woken until the value is positive again', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 4, 1);
+          expectObservable(semaphore).toBe('ab-c-a', { a: 1, b: -1, c: 0 });
+          at(1, () => {
+            expect(semaphore.adjust(-2)).toBe(-1);
+            expect([semaphore.locked(), semaphore.ready(), semaphore.tryAcquire()]).toEqual([
+              true,
+              false,
+              false,
+            ]);
+          });
+          expectObservable(semaphore.acquire(), '--^').toBe('----(t|)', granted);
+          expectObservable(semaphore.wait(), '--^').toBe('-----(a|)', { a: 1 });
+          at(3, () => expect(semaphore.release()).toBe(0));
+          at(4, () => expect(semaphore.release()).toBe(0));
+          at(5, () => expect(semaphore.release()).toBe(1));
+          at(6, () => expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]));
+        });
+      });
+
+      it('adjust(0) changes nothing: no emission, no grant', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 1);
+          expectObservable(semaphore).toBe('0', { 0: 0 });
+          expectObservable(semaphore.acquire(), '-^').toBe('---(t|)', granted);
+          at(2, () => {
+            expect(semaphore.adjust(0)).toBe(0);
+            expect(semaphore.waiting).toBe(1);
+          });
+          at(3, () => expect(semaphore.release()).toBe(0));
+        });
+      });
+    });
+
+    describe('stats (rule 21)', () => {
+      it('counts grants, refusals, timeouts and withdrawals, and the queued time of grants in virtual ms', () => {
+        testScheduler.run(({ expectObservable }) => {
+          const semaphore = heldSemaphore(create, 1);
+          expectObservable(semaphore.acquire(), '-^').toBe('-----(t|)', granted);
+          expectObservable(semaphore.acquire(), '--^-!').toBe('------', granted);
+          expectObservable(semaphore.acquire({ blocking: false }), '--^').toBe('--(f|)', granted);
+          expectObservable(semaphore.acquire(), '---^').toBe('---------(t|)', granted);
+          expectObservable(semaphore.acquire({ timeout: 2 }), '----^').toBe('------(f|)', granted);
+          at(2, () => expect(semaphore.tryAcquire()).toBe(false));
+          at(3, () =>
+            expect(semaphore.stats()).toEqual(jasmine.objectContaining({ waiting: 3, peakWaiting: 3 })),
+          );
+          at(5, () => expect(semaphore.release()).toBe(0));
+          at(9, () => expect(semaphore.release()).toBe(0));
+          at(10, () =>
+            expect(semaphore.stats()).toEqual({
+              name: undefined,
+              value: 0,
+              waiting: 0,
+              granted: 3,
+              timedOut: 1,
+              rejected: 2,
+              withdrawn: 1,
+              peakWaiting: 3,
+              waitMs: { count: 3, total: 10, max: 6 },
+            }),
+          );
+        });
+      });
+    });
+  });
+}

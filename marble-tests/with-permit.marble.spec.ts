@@ -1,7 +1,13 @@
 import { Observable, defer, finalize, mergeMap, retry, take } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { DummySemaphore, Semaphore, withPermit } from '../src/index.js';
-import { createTestScheduler, permitTimeout, spyScheduler } from '../spec/helpers/index.js';
+import {
+  BoundedSemaphore,
+  DummySemaphore,
+  PermitRejectedError,
+  Semaphore,
+  withPermit,
+} from '../src/index.js';
+import { createTestScheduler, permitRejected, permitTimeout, spyScheduler } from '../spec/helpers/index.js';
 
 // Frame-exact timing of withPermit: wake-up order, permit lifetime, timeouts (SPEC rules 3, 5, 6, 8).
 // Inside `run()` the default asyncScheduler is virtual, so the operator's timeouts run in frames.
@@ -453,6 +459,146 @@ describe('withPermit (marbles)', () => {
         expectSubscriptions(b.subscriptions).toBe('^--!');
         expectSubscriptions(c.subscriptions).toBe('^----!');
       });
+    });
+  });
+});
+
+// SPEC §5: withPermit takes `priority` (rule 19), and a BoundedSemaphore whose bound `adjust` lowers
+// refuses the queued gated streams that no longer fit (rule 20), at exact frames.
+/** Matches exactly the PermitRejectedError of a request that can never fit under `bound` (rule 20). */
+function neverFits(permits: number, bound: number, primitive: string): jasmine.AsymmetricMatcher<unknown> {
+  return {
+    asymmetricMatch: (error) =>
+      error instanceof PermitRejectedError &&
+      error.name === 'PermitRejectedError' &&
+      error.primitive === primitive &&
+      error.permits === permits &&
+      error.bound === bound &&
+      error.message.includes(primitive) &&
+      error.message.includes(`${permits} permits`) &&
+      error.message.includes(`bound of ${bound}`),
+    jasmineToString: () => `<PermitRejectedError ${primitive} permits=${permits} bound=${bound}>`,
+  };
+}
+
+describe('withPermit (marbles): priority and adjust', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = createTestScheduler();
+  });
+
+  const at = (frame: number, work: () => void) => testScheduler.schedule(work, frame);
+
+  describe('priority (rule 19)', () => {
+    it('starts gated streams of higher priority first, FIFO within a priority, each when the previous ends', () => {
+      const semaphore = new Semaphore(1);
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const holder = cold('--|');
+        const low1 = cold('a|');
+        const high1 = cold('b|');
+        const low2 = cold('c|');
+        const high2 = cold('d|');
+        expectObservable(holder.pipe(withPermit(semaphore))).toBe('--|');
+        expectObservable(low1.pipe(withPermit(semaphore)), '^').toBe('----a|');
+        expectObservable(high1.pipe(withPermit(semaphore, { priority: 7 })), '-^').toBe('--b|');
+        expectObservable(low2.pipe(withPermit(semaphore, { priority: 0 })), '-^').toBe('-----c|');
+        expectObservable(high2.pipe(withPermit(semaphore, { priority: 7 })), '-^').toBe('---d|');
+        expectSubscriptions(high1.subscriptions).toBe('--^!');
+        expectSubscriptions(high2.subscriptions).toBe('---^!');
+        expectSubscriptions(low1.subscriptions).toBe('----^!');
+        expectSubscriptions(low2.subscriptions).toBe('-----^!');
+      });
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
+
+    it('subscribes a source synchronously when its permits are free and only lower priorities wait (rule 5)', () => {
+      const semaphore = new Semaphore(3);
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const holder = cold('------|');
+        const heavy = cold('h|');
+        const urgent = cold('u--|');
+        const later = cold('l|');
+        expectObservable(holder.pipe(withPermit(semaphore))).toBe('------|');
+        expectObservable(heavy.pipe(withPermit(semaphore, { permits: 3, priority: -1 })), '-^').toBe(
+          '------h|',
+        );
+        expectObservable(urgent.pipe(withPermit(semaphore)), '--^').toBe('--u--|');
+        expectObservable(later.pipe(withPermit(semaphore, { priority: -1 })), '---^').toBe('-------l|');
+        expectSubscriptions(urgent.subscriptions).toBe('--^--!');
+        expectSubscriptions(heavy.subscriptions).toBe('------^!');
+        expectSubscriptions(later.subscriptions).toBe('-------^!');
+        at(3, () => expect([semaphore.value, semaphore.waiting]).toEqual([1, 2]));
+      });
+      expect([semaphore.value, semaphore.waiting]).toEqual([3, 0]);
+    });
+
+    it('a high-priority head that times out lets the lower ones behind it start in the frame of its deadline', () => {
+      const semaphore = new Semaphore(2);
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const holder = cold('--------|');
+        const heavy = cold('h|');
+        const light = cold('l|');
+        expectObservable(holder.pipe(withPermit(semaphore))).toBe('--------|');
+        expectObservable(
+          heavy.pipe(withPermit(semaphore, { permits: 2, priority: 1, timeout: 3 })),
+          '-^',
+        ).toBe('----#', undefined, permitTimeout(3, 2));
+        expectObservable(light.pipe(withPermit(semaphore)), '--^').toBe('----l|');
+        expectSubscriptions(heavy.subscriptions).toBe([]);
+        expectSubscriptions(light.subscriptions).toBe('----^!');
+      });
+      expect(semaphore.value).toBe(2);
+    });
+  });
+
+  describe('a bound lowered by adjust (rule 20)', () => {
+    it('errors a queued stream that no longer fits with PermitRejectedError in the frame of the adjust; the others keep their place', () => {
+      const semaphore = new BoundedSemaphore(3);
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const holder = cold('------|');
+        const big = cold('b|');
+        const small = cold('s|');
+        expectObservable(holder.pipe(withPermit(semaphore, { permits: 3 }))).toBe('------|');
+        expectObservable(big.pipe(withPermit(semaphore, { permits: 3 })), '-^').toBe(
+          '---#',
+          undefined,
+          neverFits(3, 2, 'BoundedSemaphore'),
+        );
+        expectObservable(small.pipe(withPermit(semaphore)), '--^').toBe('------s|');
+        expectSubscriptions(big.subscriptions).toBe([]);
+        expectSubscriptions(small.subscriptions).toBe('------^!');
+        at(3, () => {
+          expect(semaphore.adjust(-1)).toBe(-1);
+          expect([semaphore.value, semaphore.waiting]).toEqual([-1, 1]);
+        });
+        // Released by the holder: 3 permits, back to the new bound of 2 with nothing over-released.
+        at(8, () => expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]));
+      });
+    });
+
+    it('with a fallback, switches the refused stream to it in the frame of the adjust', () => {
+      const semaphore = new BoundedSemaphore(2);
+      const errors: unknown[] = [];
+      testScheduler.run(({ cold, expectObservable }) => {
+        expectObservable(cold('----|').pipe(withPermit(semaphore, { permits: 2 }))).toBe('----|');
+        expectObservable(
+          cold('b|').pipe(
+            withPermit(semaphore, {
+              permits: 2,
+              with: (error) => {
+                errors.push(error);
+                return cold('f|');
+              },
+            }),
+          ),
+          '-^',
+        ).toBe('--f|');
+        at(2, () => expect(semaphore.adjust(-1)).toBe(-1));
+      });
+      expect(errors).toEqual([neverFits(2, 1, 'BoundedSemaphore')]);
+      expect(errors[0]).toEqual(permitRejected(2, 0, Infinity, 'BoundedSemaphore'));
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Observable, Subject, VirtualTimeScheduler, of, throwError } from 'rxjs';
+import { NEVER, Observable, Subject, VirtualTimeScheduler, of, throwError } from 'rxjs';
 import {
   BoundedSemaphore,
   DummySemaphore,
@@ -10,7 +10,7 @@ import {
   withPermit,
   type BoundedPermitOptions,
 } from '../src/index.js';
-import { Fault, collect, heldByTest, semaphoreKinds } from './helpers/index.js';
+import { Fault, collect, heldByTest, permitRejected, semaphoreKinds } from './helpers/index.js';
 
 // API, bad input, rejection and the permit lifetime of boundedPermit (SPEC §1, rules 8, 17).
 
@@ -303,5 +303,83 @@ describe('boundedPermit', () => {
         });
       });
     }
+  });
+  // SPEC §5: a full bulkhead is a request that may not wait (maxWaiting 0 to the backend): granted at
+  // once when its permits are free and no queued request of equal or higher priority is ahead of it,
+  // else rejected at once, and counted as `rejected` in stats.
+  describe('priority (rule 19)', () => {
+    it('admits at once a stream of higher priority than every queued request while a permit is free', () => {
+      const semaphore = new Semaphore(2);
+      NEVER.pipe(withPermit(semaphore, { permits: 3 })).subscribe();
+      const higher = probe();
+      const equal = probe();
+      const lower = probe();
+      const rejected: unknown[] = [];
+      lower.source
+        .pipe(boundedPermit(semaphore, { priority: -1 }))
+        .subscribe({ error: (e) => rejected.push(e) });
+      equal.source.pipe(boundedPermit(semaphore)).subscribe({ error: (e) => rejected.push(e) });
+      higher.source
+        .pipe(boundedPermit(semaphore, { priority: 1 }))
+        .subscribe({ error: (e) => rejected.push(e) });
+      expect([higher.state.subscribed, equal.state.subscribed, lower.state.subscribed]).toEqual([1, 0, 0]);
+      expect(rejected).toEqual([permitRejected(1, 1, 0), permitRejected(1, 1, 0)]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 1]);
+    });
+
+    it('with maxWaiting, a stream of any priority is refused once that many are queued; below it, it queues by priority', () => {
+      const semaphore = heldByTest((n) => new Semaphore(n));
+      const order: string[] = [];
+      of('plain')
+        .pipe(withPermit(semaphore))
+        .subscribe((value) => order.push(value));
+      of('urgent')
+        .pipe(boundedPermit(semaphore, { maxWaiting: 2, priority: 5 }))
+        .subscribe((value) => order.push(value));
+      const refused = collect(of('late').pipe(boundedPermit(semaphore, { maxWaiting: 2, priority: 9 })));
+      expect(refused.log.error).toEqual(permitRejected(1, 2, 2));
+      semaphore.release();
+      expect(order).toEqual(['urgent', 'plain']);
+    });
+
+    for (const priority of [0.5, NaN, Infinity, 2 ** 53]) {
+      it(`priority ${priority}: a RangeError naming options.priority, thrown by boundedPermit itself`, () => {
+        expect(() => boundedPermit(new Semaphore(1), { priority })).toThrowError(
+          RangeError,
+          /boundedPermit: options\.priority must be a safe integer/,
+        );
+      });
+    }
+
+    for (const priority of ['1', null, {}]) {
+      it(`priority ${String(priority)} (${typeof priority}): a TypeError naming options.priority`, () => {
+        expect(() => boundedPermit(new Semaphore(1), { priority } as never)).toThrowError(
+          TypeError,
+          /boundedPermit: options\.priority must be a number/,
+        );
+      });
+    }
+  });
+
+  describe('stats (rule 21)', () => {
+    it('a stream admitted at once counts as granted with a wait of 0; a full bulkhead as rejected, nothing else', () => {
+      const semaphore = new Semaphore(1);
+      const admitted = probe();
+      admitted.source.pipe(boundedPermit(semaphore)).subscribe();
+      collect(of(1).pipe(boundedPermit(semaphore)));
+      collect(of(2).pipe(boundedPermit(semaphore, { maxWaiting: 1 })));
+      collect(of(3).pipe(boundedPermit(semaphore, { maxWaiting: 1, with: () => of(0) })));
+      expect(semaphore.stats()).toEqual({
+        name: undefined,
+        value: 0,
+        waiting: 1,
+        granted: 1,
+        timedOut: 0,
+        rejected: 2,
+        withdrawn: 0,
+        peakWaiting: 1,
+        waitMs: { count: 1, total: 0, max: 0 },
+      });
+    });
   });
 });

@@ -1,6 +1,14 @@
-import { Observable } from 'rxjs';
-import { BoundedSemaphore, OverReleaseError, Semaphore } from '../src/index.js';
-import { badInputChecks, record, semaphoreTarget } from './helpers/index.js';
+import { NEVER, Observable, of } from 'rxjs';
+import {
+  BoundedSemaphore,
+  OverReleaseError,
+  PermitRejectedError,
+  Semaphore,
+  boundedPermit,
+  mergeMapWithPermit,
+  withPermit,
+} from '../src/index.js';
+import { badInputChecks, permitRejected, record, semaphoreTarget } from './helpers/index.js';
 
 // What a BoundedSemaphore adds to a Semaphore: its bound, over-release refused, requests above the
 // bound rejected; and its bad input. The contract it shares with every primitive is the conformance
@@ -14,6 +22,22 @@ function overRelease(semaphore: BoundedSemaphore, permits?: number): unknown {
     return error;
   }
   return undefined;
+}
+
+/** Matches exactly the PermitRejectedError of a request that can never fit under `bound` (rule 20). */
+function neverFits(permits: number, bound: number, primitive: string): jasmine.AsymmetricMatcher<unknown> {
+  return {
+    asymmetricMatch: (error) =>
+      error instanceof PermitRejectedError &&
+      error.name === 'PermitRejectedError' &&
+      error.primitive === primitive &&
+      error.permits === permits &&
+      error.bound === bound &&
+      error.message.includes(primitive) &&
+      error.message.includes(`${permits} permits`) &&
+      error.message.includes(`bound of ${bound}`),
+    jasmineToString: () => `<PermitRejectedError ${primitive} permits=${permits} bound=${bound}>`,
+  };
 }
 
 describe('BoundedSemaphore', () => {
@@ -152,5 +176,167 @@ describe('BoundedSemaphore', () => {
   describe('bad input', () => {
     for (const { title, check } of badInputChecks(semaphoreTarget('BoundedSemaphore', BoundedSemaphore)))
       it(title, check);
+  });
+  // SPEC rule 20 on a BoundedSemaphore: the bound moves with adjust(delta); releases are checked
+  // against the new bound; a bound below 0 is a RangeError; a queued request that can no longer fit
+  // fails at once (PermitRejectedError for a gated stream, false for acquire) and leaves the queue.
+  describe('adjust moves the bound (rule 20)', () => {
+    it('adjust(+n) raises the bound and the value: releases up to the new bound are allowed, not above', () => {
+      const semaphore = new BoundedSemaphore(1);
+      expect(semaphore.adjust(2)).toBe(3);
+      expect(semaphore.tryAcquire(3)).toBe(true);
+      expect(semaphore.release(3)).toBe(3);
+      const error = overRelease(semaphore);
+      expect(error).toEqual(jasmine.any(OverReleaseError));
+      expect([(error as OverReleaseError).bound, (error as OverReleaseError).value]).toEqual([3, 3]);
+    });
+
+    it('adjust(-n) lowers the bound: with the permits free, they go at once, and a release above the new bound throws', () => {
+      const semaphore = new BoundedSemaphore(4);
+      expect(semaphore.adjust(-3)).toBe(1);
+      const error = overRelease(semaphore);
+      expect(error).toEqual(jasmine.any(OverReleaseError));
+      expect([(error as OverReleaseError).bound, (error as OverReleaseError).value]).toEqual([1, 1]);
+      expect(semaphore.value).toBe(1);
+    });
+
+    it('adjust(-n) with permits held: the value owes them, holders release back up to the new bound, and one more throws', () => {
+      const semaphore = new BoundedSemaphore(3);
+      expect(semaphore.tryAcquire(3)).toBe(true);
+      expect(semaphore.adjust(-2)).toBe(-2);
+      expect(semaphore.release()).toBe(-1);
+      expect(semaphore.release()).toBe(0);
+      expect(semaphore.release()).toBe(1);
+      const error = overRelease(semaphore);
+      expect(error).toEqual(jasmine.any(OverReleaseError));
+      expect([(error as OverReleaseError).bound, (error as OverReleaseError).value]).toEqual([1, 1]);
+      expect(semaphore.value).toBe(1);
+    });
+
+    it('a bound lowered to exactly 0 is allowed; then every request is above it', () => {
+      const semaphore = new BoundedSemaphore(2);
+      expect(semaphore.adjust(-2)).toBe(0);
+      expect(() => semaphore.tryAcquire()).toThrowError(RangeError, /more than the bound of 0/);
+      expect(() => semaphore.acquire()).toThrowError(RangeError, /more than the bound of 0/);
+      expect(() => withPermit(semaphore)).toThrowError(RangeError, /more than the bound of 0/);
+      expect(semaphore.adjust(1)).toBe(1);
+      expect(semaphore.tryAcquire()).toBe(true);
+    });
+
+    it('a bound that would fall below 0 is a RangeError naming the delta and the bound; nothing changes', () => {
+      const semaphore = new BoundedSemaphore(2);
+      semaphore.tryAcquire();
+      semaphore.acquire({ permits: 2 }).subscribe();
+      const seen: number[] = [];
+      semaphore.subscribe((value) => seen.push(value));
+      expect(() => semaphore.adjust(-3)).toThrowError(
+        RangeError,
+        /BoundedSemaphore\.adjust: -3 would lower the bound from 2 to -1, below 0/,
+      );
+      expect([semaphore.value, semaphore.waiting, seen]).toEqual([1, 1, [1]]);
+      // The bound is still 2: the queued request still fits, and a release to 2 is allowed.
+      expect(semaphore.release()).toBe(0);
+      expect(semaphore.waiting).toBe(0);
+      expect(semaphore.release(2)).toBe(2);
+      expect(overRelease(semaphore)).toEqual(jasmine.any(OverReleaseError));
+    });
+
+    it('the bound of requests moves too: a request above the new bound is a RangeError when made', () => {
+      const semaphore = new BoundedSemaphore(2);
+      expect(() => semaphore.acquire({ permits: 4 })).toThrowError(RangeError, /bound of 2/);
+      semaphore.adjust(2);
+      expect(record(semaphore.acquire({ permits: 4 })).events).toEqual([true, 'complete']);
+      semaphore.adjust(-1);
+      expect(() => semaphore.tryAcquire(4)).toThrowError(RangeError, /bound of 3/);
+      expect(() => boundedPermit(semaphore, { permits: 4 })).toThrowError(RangeError, /bound of 3/);
+    });
+
+    it('a queued acquire that no longer fits under the lowered bound emits false at once and leaves the queue', () => {
+      const semaphore = new BoundedSemaphore(4);
+      semaphore.tryAcquire(4);
+      const big = record(semaphore.acquire({ permits: 4 }));
+      const fits = record(semaphore.acquire({ permits: 3 }));
+      const small = record(semaphore.acquire());
+      expect(semaphore.waiting).toBe(3);
+      expect(semaphore.adjust(-1)).toBe(-1);
+      expect([big.events, fits.events, small.events]).toEqual([[false, 'complete'], [], []]);
+      expect(semaphore.waiting).toBe(2);
+      semaphore.release(4);
+      expect([fits.events, small.events]).toEqual([[true, 'complete'], []]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    it('a queued gated stream that no longer fits errors with PermitRejectedError; its source is never subscribed', () => {
+      const semaphore = new BoundedSemaphore(3, { name: 'pool' });
+      semaphore.tryAcquire(3);
+      let subscribed = 0;
+      const source = new Observable<number>(() => {
+        subscribed++;
+      });
+      const gated = record(source.pipe(withPermit(semaphore, { permits: 3 })));
+      const bulkhead = record(source.pipe(boundedPermit(semaphore, { permits: 3, maxWaiting: 5 })));
+      const waiting = record(NEVER.pipe(withPermit(semaphore)));
+      expect(semaphore.adjust(-1)).toBe(-1);
+      expect(gated.events).toEqual(['error', neverFits(3, 2, 'BoundedSemaphore "pool"')]);
+      expect(bulkhead.events).toEqual(['error', neverFits(3, 2, 'BoundedSemaphore "pool"')]);
+      expect(gated.events[1]).toEqual(permitRejected(3, 1, Infinity, 'BoundedSemaphore "pool"'));
+      expect(bulkhead.events[1]).toEqual(permitRejected(3, 1, 5, 'BoundedSemaphore "pool"'));
+      expect(waiting.events).toEqual([]);
+      expect([subscribed, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    it('a queued mergeMapWithPermit value that no longer fits errors the whole stream with PermitRejectedError', () => {
+      const semaphore = new BoundedSemaphore(2);
+      semaphore.tryAcquire(2);
+      const projected: number[] = [];
+      const merged = record(
+        of(1, 2).pipe(
+          mergeMapWithPermit(
+            semaphore,
+            (value) => {
+              projected.push(value);
+              return of(value);
+            },
+            { permits: 2 },
+          ),
+        ),
+      );
+      expect(semaphore.waiting).toBe(2);
+      semaphore.adjust(-1);
+      expect(merged.events).toEqual(['error', neverFits(2, 1, 'BoundedSemaphore')]);
+      expect([projected, semaphore.waiting, semaphore.value]).toEqual([[], 0, -1]);
+    });
+
+    it('refusing them is counted as rejected in stats', () => {
+      const semaphore = new BoundedSemaphore(2);
+      semaphore.tryAcquire(2);
+      semaphore.acquire({ permits: 2 }).subscribe();
+      semaphore.acquire({ permits: 2 }).subscribe();
+      semaphore.acquire().subscribe();
+      semaphore.adjust(-1);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          waiting: 1,
+          granted: 1,
+          rejected: 2,
+          withdrawn: 0,
+          timedOut: 0,
+          peakWaiting: 3,
+        }),
+      );
+    });
+
+    it('the refusal makes room: a smaller request behind a refused head is granted in the same adjust', () => {
+      const semaphore = new BoundedSemaphore(4);
+      semaphore.tryAcquire(2);
+      const head = record(semaphore.acquire({ permits: 4 }));
+      const next = record(semaphore.acquire());
+      expect([semaphore.value, semaphore.waiting]).toEqual([2, 2]);
+      expect(semaphore.adjust(-1)).toBe(0);
+      expect([head.events, next.events]).toEqual([
+        [false, 'complete'],
+        [true, 'complete'],
+      ]);
+    });
   });
 });

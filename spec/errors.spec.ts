@@ -3,19 +3,31 @@ import {
   BoundedSemaphore,
   LockOwnershipError,
   OverReleaseError,
+  PermitBackendError,
+  PermitLostError,
   PermitRejectedError,
   PermitTimeoutError,
   RLock,
   Semaphore,
   boundedPermit,
+  usingLease,
   withPermit,
+  type Lease,
 } from '../src/index.js';
+import { SimulatedRemoteSemaphore } from '../src/testing/index.js';
 import { createTestScheduler } from './helpers/index.js';
 
 // SPEC §1: errors are exported classes, `instanceof`-able, with `name` set and a message that names
 // the primitive and the numbers involved.
 
-const errorClasses = [PermitTimeoutError, PermitRejectedError, OverReleaseError, LockOwnershipError];
+const errorClasses = [
+  PermitTimeoutError,
+  PermitRejectedError,
+  OverReleaseError,
+  LockOwnershipError,
+  PermitBackendError,
+  PermitLostError,
+];
 
 /** The error a call throws, or `undefined`. */
 function thrownBy(call: () => unknown): unknown {
@@ -247,5 +259,146 @@ describe('error classes built by hand (e.g. as the expected error of a marble te
     const error = new PermitTimeoutError({ timeout: 5 });
     expect([error.primitive, error.timeout, error.permits]).toEqual(['Semaphore', 5, 1]);
     expect(error.message).toBe('Semaphore: no permit within 5 ms (1 permit requested)');
+  });
+});
+
+// SPEC §7: PermitBackendError (a queued request failed: the backend is unreachable or lost its
+// state) has `primitive` and `cause`; PermitLostError (a held lease was lost) has `primitive`, `token`
+// and `regrantable`. In-process primitives never raise them; a remote backend does, and the
+// simulated one (rxjs-permits/testing) shows which stream receives them.
+describe('errors of a permit backend (§7)', () => {
+  describe('PermitBackendError', () => {
+    it('is an Error of its own class, named PermitBackendError', () => {
+      expectErrorClass(
+        new PermitBackendError({ primitive: 'RedisSemaphore "jobs"' }),
+        PermitBackendError,
+        'PermitBackendError',
+      );
+    });
+
+    it('carries the primitive and the cause, and names both in its message', () => {
+      const cause = new Error('ECONNREFUSED 127.0.0.1:6379');
+      const error = new PermitBackendError({ primitive: 'RedisSemaphore "jobs"', cause });
+      expect(error.primitive).toBe('RedisSemaphore "jobs"');
+      expect(error.cause).toBe(cause);
+      expect(error.message).toBe(
+        'RedisSemaphore "jobs": the permit backend failed (ECONNREFUSED 127.0.0.1:6379)',
+      );
+    });
+
+    it('takes a cause that is not an Error, and says so when there is none', () => {
+      expect(new PermitBackendError({ cause: 'timeout' }).message).toBe(
+        'Semaphore: the permit backend failed (timeout)',
+      );
+      const bare = new PermitBackendError();
+      expect([bare.primitive, bare.cause, bare.message]).toEqual([
+        'Semaphore',
+        undefined,
+        'Semaphore: the permit backend failed (no cause given)',
+      ]);
+    });
+
+    it('is what a queued gated stream errors with when the backend fails its pending requests', () => {
+      const cause = new Error('connection reset');
+      createTestScheduler().run(({ flush }) => {
+        const remote = new SimulatedRemoteSemaphore(0, { latency: 3, name: 'remote' });
+        let caught: unknown;
+        NEVER.pipe(withPermit(remote)).subscribe({ error: (error) => (caught = error) });
+        remote.failPending(cause);
+        expect(caught).toBeUndefined();
+        flush();
+        expectErrorClass(caught, PermitBackendError, 'PermitBackendError');
+        const failed = caught as PermitBackendError;
+        expect([failed.primitive, failed.cause]).toEqual(['SimulatedRemoteSemaphore "remote"', cause]);
+      });
+    });
+  });
+
+  describe('PermitLostError', () => {
+    it('is an Error of its own class, named PermitLostError', () => {
+      expectErrorClass(
+        new PermitLostError({ primitive: 'RedisSemaphore', token: 7, regrantable: true }),
+        PermitLostError,
+        'PermitLostError',
+      );
+    });
+
+    it('carries the primitive, the token and whether the permits may be held by someone else', () => {
+      const error = new PermitLostError({
+        primitive: 'RedisSemaphore "jobs"',
+        token: 42,
+        regrantable: false,
+      });
+      expect([error.primitive, error.token, error.regrantable]).toEqual(['RedisSemaphore "jobs"', 42, false]);
+      expect(error.message).toBe('RedisSemaphore "jobs": the lease with token 42 was lost');
+    });
+
+    it('says in its message when the permits may already be held by someone else', () => {
+      const error = new PermitLostError({ primitive: 'RedisSemaphore', token: 9, regrantable: true });
+      expect(error.message).toBe(
+        'RedisSemaphore: the lease with token 9 was lost; its permits may already be held by someone else',
+      );
+    });
+
+    it('defaults to Semaphore, token 0 and regrantable, and keeps a cause when given one', () => {
+      const bare = new PermitLostError();
+      expect([bare.primitive, bare.token, bare.regrantable]).toEqual(['Semaphore', 0, true]);
+      expect('cause' in bare).toBe(false);
+      const cause = new Error('heartbeat missed');
+      expect(new PermitLostError({ token: 3, cause }).cause).toBe(cause);
+    });
+
+    it("is what the holder's stream errors with when its lease is lost", () => {
+      createTestScheduler().run(({ flush }) => {
+        const remote = new SimulatedRemoteSemaphore(1, { latency: 2 });
+        let caught: unknown;
+        let held: Lease | null = null;
+        usingLease(remote, (lease) => {
+          held = lease;
+          return NEVER;
+        }).subscribe({ error: (error) => (caught = error) });
+        flush();
+        expect(held).not.toBeNull();
+        remote.loseLease(held!);
+        expect(caught).toBeUndefined();
+        flush();
+        expectErrorClass(caught, PermitLostError, 'PermitLostError');
+        const lost = caught as PermitLostError;
+        expect([lost.primitive, lost.token, lost.regrantable]).toEqual([
+          'SimulatedRemoteSemaphore',
+          held!.token,
+          true,
+        ]);
+      });
+    });
+  });
+});
+
+// SPEC rule 20: a queued request that can never fit under a bound lowered by adjust fails with
+// PermitRejectedError; its `bound` says so (undefined for a full bulkhead).
+describe('PermitRejectedError of a request above a lowered bound (rule 20)', () => {
+  it('carries the bound, and its message names the primitive, the permits and the bound', () => {
+    const error = new PermitRejectedError({ primitive: 'BoundedSemaphore "pool"', permits: 3, bound: 2 });
+    expectErrorClass(error, PermitRejectedError, 'PermitRejectedError');
+    expect([error.primitive, error.permits, error.bound]).toEqual(['BoundedSemaphore "pool"', 3, 2]);
+    expect(error.message).toMatch(/BoundedSemaphore "pool"/);
+    expect(error.message).toMatch(/\b3 permits\b/);
+    expect(error.message).toMatch(/bound of 2\b/);
+  });
+
+  it('has no bound when it is a full bulkhead', () => {
+    expect(new PermitRejectedError().bound).toBeUndefined();
+    expect(new PermitRejectedError({ permits: 2, waiting: 4, maxWaiting: 4 }).bound).toBeUndefined();
+  });
+
+  it('is what a queued gated stream errors with when adjust lowers the bound below its permits', () => {
+    const semaphore = new BoundedSemaphore(3);
+    semaphore.tryAcquire(3);
+    let caught: unknown;
+    NEVER.pipe(withPermit(semaphore, { permits: 3 })).subscribe({ error: (error) => (caught = error) });
+    semaphore.adjust(-2);
+    expectErrorClass(caught, PermitRejectedError, 'PermitRejectedError');
+    const rejected = caught as PermitRejectedError;
+    expect([rejected.primitive, rejected.permits, rejected.bound]).toEqual(['BoundedSemaphore', 3, 1]);
   });
 });

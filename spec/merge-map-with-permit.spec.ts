@@ -1,4 +1,5 @@
 import {
+  NEVER,
   Observable,
   Subject,
   VirtualTimeScheduler,
@@ -22,6 +23,7 @@ import {
   Semaphore,
   mergeMapWithPermit,
   withPermit,
+  type Lease,
   type PermitOptions,
 } from '../src/index.js';
 import {
@@ -994,5 +996,228 @@ describe('mergeMapWithPermit', () => {
       },
       STRESS_TIMEOUT,
     );
+  });
+  // SPEC §5: project's third argument is the value's lease — its token, its permits — released when
+  // the inner ends (or earlier by user code, and then not again); values queue at the operator's
+  // `priority`; stats count each value's request.
+  describe('the lease, third argument of project (§5)', () => {
+    it('is a held lease of options.permits, one per value, tokens increasing in grant order', () => {
+      const semaphore = new Semaphore(4);
+      const seen: Array<[number, number, number, number, boolean]> = [];
+      const leases: Lease[] = [];
+      collect(
+        of(10, 20, 30).pipe(
+          mergeMapWithPermit(
+            semaphore,
+            (value, index, lease) => {
+              leases.push(lease);
+              seen.push([value, index, lease.token, lease.permits, lease.released]);
+              return NEVER;
+            },
+            { permits: 2 },
+          ),
+        ),
+      );
+      expect(seen).toEqual([
+        [10, 0, 1, 2, false],
+        [20, 1, 2, 2, false],
+      ]);
+      leases[0].release();
+      expect(seen[2]).toEqual([30, 2, 3, 2, false]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+    });
+
+    for (const [kind, create] of semaphoreKinds) {
+      describe(`on a ${kind}`, () => {
+        it("is released before the inner's completion counts, and the next value is projected with the next token", () => {
+          const semaphore = create(1);
+          const log: string[] = [];
+          const inners = [new Subject<string>(), new Subject<string>()];
+          const leases: Lease[] = [];
+          collect(
+            of(0, 1).pipe(
+              mergeMapWithPermit(semaphore, (value, _index, lease) => {
+                leases.push(lease);
+                log.push(`project ${value}: token ${lease.token}, value ${semaphore.value}`);
+                return inners[value];
+              }),
+            ),
+          );
+          inners[0].complete();
+          expect(leases[0].released).toBe(true);
+          inners[1].error(new Fault('inner failed'));
+          expect(leases[1].released).toBe(true);
+          expect(log).toEqual(['project 0: token 1, value 0', 'project 1: token 2, value 0']);
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+
+        it("is released when the subscriber unsubscribes, and when another inner's error cuts the inner off", () => {
+          const semaphore = create(2);
+          const leases: Lease[] = [];
+          const failing = new Subject<never>();
+          const { subscription } = collect(
+            of(0, 1).pipe(
+              mergeMapWithPermit(semaphore, (value, _index, lease) => {
+                leases.push(lease);
+                return value === 0 ? NEVER : failing;
+              }),
+            ),
+          );
+          failing.error(new Fault('second failed'));
+          expect(leases.map((lease) => lease.released)).toEqual([true, true]);
+          expect(semaphore.value).toBe(2);
+          const later: Lease[] = [];
+          const second = collect(
+            of(0).pipe(
+              mergeMapWithPermit(semaphore, (_value, _index, lease) => {
+                later.push(lease);
+                return NEVER;
+              }),
+            ),
+          );
+          second.subscription.unsubscribe();
+          subscription.unsubscribe();
+          expect([later[0].token, later[0].released, semaphore.value]).toEqual([3, true, 2]);
+        });
+
+        it("released early by project's inner, ends the hold: the next value starts at once, the inner's end releases nothing more", () => {
+          const semaphore = create(1);
+          const inner = new Subject<string>();
+          const projected: number[] = [];
+          const { log } = collect(
+            of(0, 1, 2).pipe(
+              mergeMapWithPermit(semaphore, (value, _index, lease): Observable<string> => {
+                projected.push(value);
+                if (value === 0) {
+                  lease.release();
+                  return inner;
+                }
+                return NEVER;
+              }),
+            ),
+          );
+          expect(projected).toEqual([0, 1]);
+          expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+          inner.next('still running');
+          inner.complete();
+          expect(log.values).toEqual(['still running']);
+          expect(projected).toEqual([0, 1]);
+          expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+        });
+      });
+    }
+
+    it('is released when project throws, before the error is forwarded', () => {
+      const semaphore = new BoundedSemaphore(1);
+      const fault = new Fault('project failed');
+      let lease: Lease | null = null;
+      const seen: unknown[] = [];
+      of(1)
+        .pipe(
+          mergeMapWithPermit(semaphore, (_value, _index, given) => {
+            lease = given;
+            throw fault;
+          }),
+        )
+        .subscribe({ error: (error) => seen.push(error, lease!.released, semaphore.value) });
+      expect(seen).toEqual([fault, true, 1]);
+    });
+
+    it('on a DummySemaphore, comes from its own counter and releasing it does nothing', () => {
+      const dummy = new DummySemaphore();
+      const tokens: number[] = [];
+      collect(
+        of('a', 'b', 'c').pipe(
+          mergeMapWithPermit(dummy, (value, _index, lease) => {
+            tokens.push(lease.token);
+            lease.release();
+            return of(value);
+          }),
+        ),
+      );
+      expect([tokens, dummy.value]).toEqual([[1, 2, 3], Infinity]);
+    });
+  });
+
+  describe('priority (rule 19)', () => {
+    it('every value of the merge queues at its priority: ahead of earlier values of a lower one', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire();
+      const order: string[] = [];
+      const project = (value: string) => {
+        order.push(value);
+        return of(value);
+      };
+      collect(of('a1', 'a2').pipe(mergeMapWithPermit(semaphore, project)));
+      collect(of('b1', 'b2').pipe(mergeMapWithPermit(semaphore, project, { priority: 1 })));
+      collect(of('c1').pipe(mergeMapWithPermit(semaphore, project, { priority: -1 })));
+      expect(semaphore.waiting).toBe(5);
+      semaphore.release();
+      expect(order).toEqual(['b1', 'b2', 'a1', 'a2', 'c1']);
+    });
+
+    it("a value is projected in the source's emission when its permits are free and only lower priorities wait", () => {
+      const semaphore = new Semaphore(2);
+      NEVER.pipe(withPermit(semaphore, { permits: 3, priority: -1 })).subscribe();
+      const source = new Subject<number>();
+      const projected: number[] = [];
+      collect(
+        source.pipe(
+          mergeMapWithPermit(semaphore, (value) => {
+            projected.push(value);
+            return NEVER;
+          }),
+        ),
+      );
+      source.next(1);
+      expect(projected).toEqual([1]);
+      source.next(2);
+      expect(projected).toEqual([1, 2]);
+      source.next(3);
+      expect([projected, semaphore.waiting]).toEqual([[1, 2], 2]);
+    });
+
+    for (const priority of [0.5, NaN, -Infinity, -(2 ** 53)]) {
+      it(`priority ${priority}: a RangeError naming options.priority, thrown by mergeMapWithPermit itself`, () => {
+        expect(() => mergeMapWithPermit(new Semaphore(1), of, { priority })).toThrowError(
+          RangeError,
+          /mergeMapWithPermit: options\.priority must be a safe integer/,
+        );
+      });
+    }
+
+    for (const priority of ['1', null, true]) {
+      it(`priority ${String(priority)} (${typeof priority}): a TypeError naming options.priority`, () => {
+        expect(() => mergeMapWithPermit(new Semaphore(1), of, { priority } as never)).toThrowError(
+          TypeError,
+          /mergeMapWithPermit: options\.priority must be a number/,
+        );
+      });
+    }
+  });
+
+  describe('stats (rule 21)', () => {
+    it('each value is one request: granted at once or after a wait; values withdrawn by unsubscribe count as withdrawn', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(1, { scheduler });
+      const inner = new Subject<never>();
+      const { subscription } = collect(
+        of(1, 2, 3, 4).pipe(mergeMapWithPermit(semaphore, (value) => (value === 1 ? inner : of(value)))),
+      );
+      expect(semaphore.stats()).toEqual(jasmine.objectContaining({ granted: 1, waiting: 3, peakWaiting: 3 }));
+      advanceScheduler(scheduler, 6);
+      inner.complete();
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          granted: 4,
+          waiting: 0,
+          withdrawn: 0,
+          waitMs: { count: 4, total: 18, max: 6 },
+        }),
+      );
+      collect(of(5, 6).pipe(mergeMapWithPermit(semaphore, () => NEVER))).subscription.unsubscribe();
+      subscription.unsubscribe();
+      expect(semaphore.stats()).toEqual(jasmine.objectContaining({ granted: 5, withdrawn: 1, value: 1 }));
+    });
   });
 });

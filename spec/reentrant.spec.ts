@@ -499,6 +499,73 @@ describe('reentrant', () => {
       expect(tokenLock.locked()).toBe(false);
     });
   });
+  // SPEC §5, rule 19: reentrant takes `priority` for its request as a waiting owner; an owner that
+  // holds the lock (inferred or explicit) re-enters at once whatever the priority.
+  describe('priority (rule 19)', () => {
+    it('a stream of higher priority takes the lock before owners that waited longer', () => {
+      const lock = new RLock();
+      const order: string[] = [];
+      const gated = (label: string, priority?: number) =>
+        defer(() => {
+          order.push(label);
+          return EMPTY;
+        }).pipe(reentrant(lock, priority === undefined ? undefined : { priority }));
+      const holder = NEVER.pipe(reentrant(lock)).subscribe();
+      gated('a').subscribe();
+      gated('b', -1).subscribe();
+      gated('c', 4).subscribe();
+      gated('d', 0).subscribe();
+      expect([order, lock.waiting]).toEqual([[], 4]);
+      holder.unsubscribe();
+      expect(order).toEqual(['c', 'a', 'd', 'b']);
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+    });
+
+    it('a nested stream re-enters at once whatever its priority, ahead of waiting owners of higher priority', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      const outer = new Subject<void>();
+      outer
+        .pipe(
+          mergeMap(() => of('nested').pipe(reentrant(lock, { priority: -50 }))),
+          reentrant(lock),
+        )
+        .subscribe((value) => log.push(value));
+      of('waiting')
+        .pipe(reentrant(lock, { priority: 50 }))
+        .subscribe((value) => log.push(value));
+      outer.next();
+      expect(log).toEqual(['nested']);
+      expect(lock.waiting).toBe(1);
+      outer.complete();
+      expect(log).toEqual(['nested', 'waiting']);
+    });
+
+    for (const priority of [0.5, NaN, Infinity, 2 ** 53]) {
+      it(`priority ${priority}: a RangeError naming options.priority, thrown by reentrant itself`, () => {
+        expect(() => reentrant(new RLock(), { priority })).toThrowError(
+          RangeError,
+          /reentrant: options\.priority must be a safe integer/,
+        );
+      });
+    }
+
+    for (const priority of ['1', null, {}, true]) {
+      it(`priority ${String(priority)} (${typeof priority}): a TypeError naming options.priority`, () => {
+        expect(() => reentrant(new RLock(), { priority } as never)).toThrowError(
+          TypeError,
+          /reentrant: options\.priority must be a number/,
+        );
+      });
+    }
+
+    it('an unknown option key names the options, priority among them', () => {
+      expect(() => reentrant(new RLock(), { permits: 1 } as never)).toThrowError(
+        TypeError,
+        /reentrant: unknown option "permits"; the options are owner, priority, timeout, scheduler, with/,
+      );
+    });
+  });
 });
 
 // The block between the scissors lines is the README code, verbatim (it needs `RLock`, `reentrant`

@@ -1,7 +1,9 @@
-import { VirtualTimeScheduler, type Subscription } from 'rxjs';
-import { LockOwnershipError, RLock } from '../src/index.js';
+import { VirtualTimeScheduler, of, type Subscription } from 'rxjs';
+import { LockOwnershipError, RLock, reentrant, type Lease, type PermitGrantee } from '../src/index.js';
+import { lockTargetOf } from '../src/rlock.js';
 import {
   Fault,
+  advanceScheduler,
   captureUnhandledErrors,
   createTestScheduler,
   notObjects,
@@ -616,6 +618,284 @@ describe('RLock', () => {
 
     it('the constructor throws a TypeError for a scheduler that is not one', () => {
       expect(() => new RLock({ scheduler: {} as never })).toThrowError(TypeError);
+    });
+  });
+  // SPEC §5 on an RLock: priority for waiting owners (an owner's place is its first still-queued
+  // request in queue order), one fencing token per hold shared by its re-entries, and stats().
+  describe('priority of waiting owners (rule 19)', () => {
+    it('serves waiting owners by priority, FIFO within a priority', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      const dave = { name: 'dave' };
+      const erin = { name: 'erin' };
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log);
+      request(lock, carol, 'carol', log, { priority: 2 });
+      request(lock, dave, 'dave', log, { priority: -1 });
+      request(lock, erin, 'erin', log, { priority: 2 });
+      for (const owner of [alice, carol, erin, bob]) lock.release(owner);
+      expect(log.filter((entry) => entry.endsWith(':true'))).toEqual([
+        'carol:true',
+        'erin:true',
+        'bob:true',
+        'dave:true',
+      ]);
+      expect(stateOf(lock)).toEqual({ owner: dave, count: 1, waiting: 0, locked: true });
+    });
+
+    it("an owner's place is that of its first still-queued request in queue order: a later request of higher priority moves it up", () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, carol, 'carol', log);
+      request(lock, bob, 'bob1', log);
+      request(lock, bob, 'bob2', log, { priority: 1 });
+      lock.release(alice);
+      expect(log).toEqual(['bob1:true', 'bob1:|', 'bob2:true', 'bob2:|']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 2, waiting: 1, locked: true });
+    });
+
+    it('withdrawing the request that gave an owner its place moves it back to its next queued request', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const bob1 = request(lock, bob, 'bob1', log, { priority: 1 });
+      request(lock, carol, 'carol', log);
+      request(lock, bob, 'bob2', log);
+      bob1.unsubscribe();
+      lock.release(alice);
+      expect(log).toEqual(['carol:true', 'carol:|']);
+      lock.release(carol);
+      expect(log.slice(2)).toEqual(['bob2:true', 'bob2:|']);
+      expect(lock.stats()).toEqual(jasmine.objectContaining({ withdrawn: 1, granted: 3 }));
+    });
+
+    it('the owner re-enters at once whatever its priority, ahead of waiting owners of higher priority', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      request(lock, bob, 'bob', log, { priority: 100 });
+      request(lock, alice, 'alice again', log, { priority: -100 });
+      expect(log).toEqual(['alice again:true', 'alice again:|']);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 2, waiting: 1, locked: true });
+    });
+
+    it('another owner that may not wait fails at once whatever its priority; a free lock is taken at any priority', () => {
+      const lock = new RLock();
+      const log: string[] = [];
+      request(lock, alice, 'alice', log, { priority: -7 });
+      request(lock, bob, 'bob non-blocking', log, { blocking: false, priority: 100 });
+      request(lock, bob, 'bob timeout 0', log, { timeout: 0, priority: 100 });
+      expect(log).toEqual([
+        'alice:true',
+        'alice:|',
+        'bob non-blocking:false',
+        'bob non-blocking:|',
+        'bob timeout 0:false',
+        'bob timeout 0:|',
+      ]);
+      expect(lock.stats()).toEqual(jasmine.objectContaining({ granted: 1, rejected: 2, timedOut: 0 }));
+    });
+
+    describe('bad input', () => {
+      for (const priority of [0.5, NaN, Infinity, 2 ** 53]) {
+        it(`acquire: priority ${priority} is a RangeError naming options.priority; nothing changes`, () => {
+          const lock = new RLock();
+          lock.tryAcquire(alice);
+          expect(() => lock.acquire(bob, { priority })).toThrowError(
+            RangeError,
+            /RLock\.acquire: options\.priority must be a safe integer/,
+          );
+          expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 0, locked: true });
+        });
+      }
+      for (const priority of ['1', null, true, {}]) {
+        it(`acquire: priority ${String(priority)} (${typeof priority}) is a TypeError naming options.priority`, () => {
+          const lock = new RLock();
+          expect(() => lock.acquire(bob, { priority } as never)).toThrowError(
+            TypeError,
+            /options\.priority must be a number/,
+          );
+        });
+      }
+    });
+  });
+
+  describe('fencing tokens (§5)', () => {
+    /**
+     * Requests the lock for `owner` through its backend (the contract the operators use) and returns
+     * the lease once granted (`lease` is null while it waits).
+     */
+    function leaseRequest(lock: RLock, owner: object, priority = 0) {
+      const handle = { lease: null as Lease | null, refused: false };
+      const grantee: PermitGrantee = {
+        grant: (lease) => (handle.lease = lease),
+        refuse: () => (handle.refused = true),
+        fail: () => fail('an in-process lock does not fail'),
+        lose: () => fail('an in-process lock does not lose leases'),
+      };
+      const ticket = lockTargetOf('spec', lock)
+        .core.backendFor(owner)
+        .request({ permits: 1, priority, maxWaiting: Infinity }, grantee);
+      return { handle, ticket };
+    }
+
+    it("one hold draws one token, shared by the owner's re-entries; the next hold draws a larger one", () => {
+      const lock = new RLock();
+      const outer = leaseRequest(lock, alice).handle.lease!;
+      const inner = leaseRequest(lock, alice).handle.lease!;
+      expect([outer.token, inner.token, outer.permits, inner.permits]).toEqual([1, 1, 1, 1]);
+      expect(lock.tryAcquire(alice)).toBe(true);
+      expect(lock.count).toBe(3);
+      lock.release(alice);
+      inner.release();
+      outer.release();
+      expect(stateOf(lock)).toEqual({ owner: null, count: 0, waiting: 0, locked: false });
+      expect(leaseRequest(lock, bob).handle.lease!.token).toBe(2);
+    });
+
+    it('acquire(), tryAcquire and reentrant holds draw a token each, unseen', () => {
+      const lock = new RLock();
+      lock.acquire(alice).subscribe(); // hold 1
+      lock.release(alice);
+      expect(lock.tryAcquire(bob)).toBe(true); // hold 2
+      expect(lock.tryAcquire(bob)).toBe(true); // a re-entry: no new hold
+      lock.release(bob);
+      lock.release(bob);
+      of(1).pipe(reentrant(lock)).subscribe(); // hold 3
+      const lease = leaseRequest(lock, carol).handle.lease!;
+      expect(lease.token).toBe(4);
+    });
+
+    it("an owner's queued requests, granted together, share the token of its new hold", () => {
+      const lock = new RLock();
+      const first = leaseRequest(lock, alice).handle.lease!;
+      const bob1 = leaseRequest(lock, bob).handle;
+      const carol1 = leaseRequest(lock, carol).handle;
+      const bob2 = leaseRequest(lock, bob).handle;
+      expect([bob1.lease, carol1.lease, bob2.lease]).toEqual([null, null, null]);
+      first.release();
+      expect([bob1.lease!.token, bob2.lease!.token, carol1.lease]).toEqual([2, 2, null]);
+      bob2.lease!.release();
+      bob1.lease!.release();
+      expect(carol1.lease!.token).toBe(3);
+    });
+
+    it('releasing the outer lease early keeps the hold (the re-entry lease stays valid); release() is idempotent', () => {
+      const lock = new RLock();
+      const outer = leaseRequest(lock, alice).handle.lease!;
+      const inner = leaseRequest(lock, alice).handle.lease!;
+      const waiter = leaseRequest(lock, bob).handle;
+      outer.release();
+      expect([outer.released, inner.released]).toEqual([true, false]);
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 1, locked: true });
+      outer.release();
+      outer[Symbol.dispose]();
+      expect(stateOf(lock)).toEqual({ owner: alice, count: 1, waiting: 1, locked: true });
+      inner[Symbol.dispose]();
+      expect(inner.released).toBe(true);
+      expect(waiter.lease!.token).toBe(2);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+      inner.release();
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+    });
+
+    it('a waiting owner of higher priority draws the next token', () => {
+      const lock = new RLock();
+      const first = leaseRequest(lock, alice).handle.lease!;
+      const low = leaseRequest(lock, bob).handle;
+      const high = leaseRequest(lock, carol, 1).handle;
+      first.release();
+      expect([high.lease!.token, low.lease]).toEqual([2, null]);
+      high.lease!.release();
+      expect(low.lease!.token).toBe(3);
+    });
+  });
+
+  describe('stats (rule 21)', () => {
+    it('starts at zero, with the name, value 1 and a fresh object each call', () => {
+      const lock = new RLock({ name: 'token refresh' });
+      const first = lock.stats();
+      expect(first).toEqual({
+        name: 'token refresh',
+        value: 1,
+        waiting: 0,
+        granted: 0,
+        timedOut: 0,
+        rejected: 0,
+        withdrawn: 0,
+        peakWaiting: 0,
+        waitMs: { count: 0, total: 0, max: 0 },
+      });
+      lock.tryAcquire(alice);
+      expect(first.value).toBe(1);
+      expect(lock.stats()).not.toBe(lock.stats());
+      expect(lock.stats()).toEqual(jasmine.objectContaining({ value: 0, granted: 1 }));
+      expect(new RLock().stats().name).toBeUndefined();
+    });
+
+    it('a re-entry counts as granted with a wait of 0; a tryAcquire refused as rejected', () => {
+      const lock = new RLock();
+      lock.tryAcquire(alice);
+      lock.tryAcquire(alice);
+      lock.acquire(alice).subscribe();
+      of(1)
+        .pipe(reentrant(lock, { owner: alice }))
+        .subscribe();
+      expect(lock.tryAcquire(bob)).toBe(false);
+      expect(lock.stats()).toEqual(
+        jasmine.objectContaining({
+          value: 0,
+          granted: 4,
+          rejected: 1,
+          waitMs: { count: 4, total: 0, max: 0 },
+        }),
+      );
+    });
+
+    it("counts timeouts, withdrawals, peakWaiting, and the queued time on the lock's scheduler", () => {
+      const scheduler = new VirtualTimeScheduler();
+      const lock = new RLock({ scheduler });
+      lock.tryAcquire(alice);
+      const log: string[] = [];
+      request(lock, bob, 'bob', log);
+      request(lock, carol, 'carol', log, { timeout: 4 });
+      const dave = request(lock, { name: 'dave' }, 'dave', log);
+      advanceScheduler(scheduler, 2);
+      dave.unsubscribe();
+      advanceScheduler(scheduler, 2);
+      advanceScheduler(scheduler, 3);
+      lock.release(alice);
+      expect(lock.stats()).toEqual({
+        name: undefined,
+        value: 0,
+        waiting: 0,
+        granted: 2,
+        timedOut: 1,
+        rejected: 0,
+        withdrawn: 1,
+        peakWaiting: 3,
+        waitMs: { count: 2, total: 7, max: 7 },
+      });
+    });
+
+    it("an owner's request assigned by a hand-off but withdrawn before it was told counts as withdrawn, not granted", () => {
+      // A virtual clock: the queued time is 0 whatever the real clock does meanwhile.
+      const lock = new RLock({ scheduler: new VirtualTimeScheduler() });
+      const log: string[] = [];
+      lock.tryAcquire(alice);
+      const handles: { second?: Subscription } = {};
+      lock.acquire(bob).subscribe(() => {
+        log.push('bob1');
+        handles.second!.unsubscribe();
+      });
+      handles.second = lock.acquire(bob).subscribe(() => log.push('bob2'));
+      lock.release(alice);
+      expect(log).toEqual(['bob1']);
+      expect(stateOf(lock)).toEqual({ owner: bob, count: 1, waiting: 0, locked: true });
+      expect(lock.stats()).toEqual(
+        jasmine.objectContaining({ granted: 2, withdrawn: 1, waitMs: { count: 2, total: 0, max: 0 } }),
+      );
     });
   });
 });

@@ -1,5 +1,13 @@
-import { Observable, VirtualTimeScheduler } from 'rxjs';
-import { BoundedSemaphore, Semaphore } from '../src/index.js';
+import { NEVER, Observable, VirtualTimeScheduler, of } from 'rxjs';
+import {
+  BoundedSemaphore,
+  Semaphore,
+  mergeMapWithPermit,
+  usingLease,
+  withPermit,
+  type Lease,
+  type PermitPool,
+} from '../src/index.js';
 import {
   Fault,
   advanceScheduler,
@@ -593,4 +601,502 @@ describe('Semaphore', () => {
       TIMEOUT_MS,
     );
   });
+
+  // SPEC §5 (rules 19-21 and their settled details): priority, fencing tokens, adjust and stats.
+  describe('priority (rule 19)', () => {
+    it('serves the highest priority first, FIFO within a priority, down to the lowest', () => {
+      const semaphore = new Semaphore(0);
+      const log: string[] = [];
+      const priorities = [0, 3, -2, 3, 0, Number.MAX_SAFE_INTEGER, -2, Number.MIN_SAFE_INTEGER, 1, 0];
+      priorities.forEach((priority, index) => queue(semaphore, log, `${index}@${priority}`, { priority }));
+      expect(semaphore.waiting).toBe(priorities.length);
+      semaphore.release(priorities.length);
+      expect(log).toEqual([
+        `5@${Number.MAX_SAFE_INTEGER}`,
+        '1@3',
+        '3@3',
+        '8@1',
+        '0@0',
+        '4@0',
+        '9@0',
+        '2@-2',
+        '6@-2',
+        `7@${Number.MIN_SAFE_INTEGER}`,
+      ]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 0]);
+    });
+
+    it('keeps that order when priorities empty out and come back, and when requests of a middle priority are withdrawn', () => {
+      const semaphore = new Semaphore(0);
+      const log: string[] = [];
+      const high = queue(semaphore, log, 'high', { priority: 5 });
+      high.unsubscribe(); // the only request of priority 5: its level empties
+      queue(semaphore, log, 'low', { priority: -1 });
+      const middle = [
+        queue(semaphore, log, 'mid1', { priority: 2 }),
+        queue(semaphore, log, 'mid2', { priority: 2 }),
+      ];
+      queue(semaphore, log, 'top', { priority: 3 });
+      queue(semaphore, log, 'high again', { priority: 5 });
+      queue(semaphore, log, 'zero');
+      for (const subscription of middle) subscription.unsubscribe();
+      queue(semaphore, log, 'mid3', { priority: 2 });
+      expect(semaphore.waiting).toBe(5);
+      semaphore.release(5);
+      expect(log).toEqual(['high again', 'top', 'mid3', 'zero', 'low']);
+      expect(semaphore.stats()).toEqual(jasmine.objectContaining({ granted: 5, withdrawn: 3 }));
+    });
+
+    it('a request of higher priority than every queued one is granted at once when its permits are free', () => {
+      const semaphore = new Semaphore(3);
+      const log: string[] = [];
+      queue(semaphore, log, 'heavy', { permits: 4 });
+      queue(semaphore, log, 'urgent', { permits: 2, priority: 1 });
+      expect(log).toEqual(['urgent']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 1]);
+      // Of equal priority to the queued heavy one: it waits behind it, though a permit is free.
+      queue(semaphore, log, 'equal');
+      expect(log).toEqual(['urgent']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 2]);
+      semaphore.release(3);
+      expect(log).toEqual(['urgent', 'heavy']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    it('a request that may not wait is granted when free and nobody of equal or higher priority is queued, else refused', () => {
+      const semaphore = new Semaphore(2);
+      const log: string[] = [];
+      queue(semaphore, log, 'queued', { permits: 3, priority: 1 });
+      queue(semaphore, log, 'timeout 0, priority 1', { timeout: 0, priority: 1 });
+      queue(semaphore, log, 'non-blocking, priority 2', { blocking: false, priority: 2 });
+      queue(semaphore, log, 'timeout -1, priority 0', { timeout: -1 });
+      queue(semaphore, log, 'timeout 0, priority 2', { timeout: 0, priority: 2 });
+      expect(log).toEqual([
+        'timeout 0, priority 1:false',
+        'non-blocking, priority 2',
+        'timeout -1, priority 0:false',
+        'timeout 0, priority 2',
+      ]);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    it('tryAcquire has priority 0 but never overtakes any queued request, even of a lower priority', () => {
+      const semaphore = new Semaphore(2);
+      const log: string[] = [];
+      queue(semaphore, log, 'low', { permits: 3, priority: -5 });
+      expect(semaphore.tryAcquire()).toBe(false);
+      expect(semaphore.tryAcquire(2)).toBe(false);
+      expect([semaphore.value, semaphore.waiting]).toEqual([2, 1]);
+      // An acquire of priority 0 is not held back by it.
+      queue(semaphore, log, 'zero');
+      expect(log).toEqual(['zero']);
+      semaphore.release(2);
+      expect(log).toEqual(['zero', 'low']);
+      expect(semaphore.tryAcquire()).toBe(false);
+    });
+
+    it('a withdrawn high-priority head lets the smaller requests behind it in at once', () => {
+      const semaphore = new Semaphore(1);
+      const log: string[] = [];
+      const head = queue(semaphore, log, 'head', { permits: 2, priority: 1 });
+      queue(semaphore, log, 'a');
+      queue(semaphore, log, 'b', { priority: -1 });
+      expect(log).toEqual([]);
+      head.unsubscribe();
+      expect(log).toEqual(['a']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    describe('bad input', () => {
+      const calls: ReadonlyArray<readonly [string, (semaphore: Semaphore, priority: unknown) => unknown]> = [
+        ['acquire', (semaphore, priority) => semaphore.acquire({ priority } as never)],
+        [
+          'acquire (non-blocking)',
+          (semaphore, priority) => semaphore.acquire({ priority, blocking: false } as never),
+        ],
+      ];
+      for (const [call, make] of calls) {
+        for (const priority of [0.5, -1.5, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53)]) {
+          it(`${call}: priority ${priority} is a RangeError naming options.priority; nothing changes`, () => {
+            const semaphore = new Semaphore(1);
+            semaphore.tryAcquire();
+            semaphore.acquire().subscribe();
+            expect(() => make(semaphore, priority)).toThrowError(
+              RangeError,
+              /options\.priority must be a safe integer/,
+            );
+            expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+          });
+        }
+        for (const priority of ['1', true, null, {}, [1], 1n]) {
+          it(`${call}: priority ${typeof priority} ${String(priority)} is a TypeError naming options.priority`, () => {
+            const semaphore = new Semaphore(1);
+            expect(() => make(semaphore, priority)).toThrowError(
+              TypeError,
+              /options\.priority must be a number/,
+            );
+            expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+          });
+        }
+      }
+
+      it('an undefined priority is the default, 0', () => {
+        const semaphore = new Semaphore(0);
+        const log: string[] = [];
+        queue(semaphore, log, 'undefined', { priority: undefined });
+        queue(semaphore, log, 'zero', { priority: 0 });
+        queue(semaphore, log, 'one', { priority: 1 });
+        semaphore.release(3);
+        expect(log).toEqual(['one', 'undefined', 'zero']);
+      });
+    });
+  });
+
+  describe('fencing tokens (§5)', () => {
+    it('strictly increase across acquire(), tryAcquire, withPermit, mergeMapWithPermit and usingLease; every grant draws one', () => {
+      const semaphore = new Semaphore(1);
+      expect(visibleToken(semaphore)).toBe(1);
+      semaphore.acquire().subscribe(); // draws 2, unseen
+      semaphore.release();
+      expect(visibleToken(semaphore)).toBe(3);
+      expect(semaphore.tryAcquire()).toBe(true); // draws 4, unseen
+      semaphore.release();
+      of('x').pipe(withPermit(semaphore)).subscribe(); // draws 5, unseen
+      const projected: number[] = [];
+      of('a', 'b')
+        .pipe(
+          mergeMapWithPermit(semaphore, (_value, _index, lease) => {
+            projected.push(lease.token);
+            return of(lease.token);
+          }),
+        )
+        .subscribe();
+      expect(projected).toEqual([6, 7]);
+      expect(visibleToken(semaphore)).toBe(8);
+    });
+
+    it('are drawn in grant order: a queued request of higher priority gets the smaller token', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire(); // token 1
+      const tokens: string[] = [];
+      for (const [label, priority] of [
+        ['low', 0],
+        ['high', 1],
+      ] as const) {
+        usingLease(
+          semaphore,
+          (lease) => {
+            tokens.push(`${label}:${lease.token}`);
+            return of(0);
+          },
+          { priority },
+        ).subscribe();
+      }
+      semaphore.release();
+      expect(tokens).toEqual(['high:2', 'low:3']);
+    });
+
+    it("are kept per primitive: grants of one semaphore do not move another's", () => {
+      const first = new Semaphore(1);
+      const second = new BoundedSemaphore(1);
+      for (let i = 0; i < 3; i++) visibleToken(first);
+      expect(visibleToken(second)).toBe(1);
+      expect(visibleToken(first)).toBe(4);
+    });
+
+    it('a lease holds its permits until released; released says so, and release() is idempotent', () => {
+      const semaphore = new Semaphore(3);
+      let lease: Lease | null = null;
+      const subscription = usingLease(
+        semaphore,
+        (given) => {
+          lease = given;
+          return NEVER;
+        },
+        { permits: 2 },
+      ).subscribe();
+      expect([lease!.permits, lease!.token, lease!.released, semaphore.value]).toEqual([2, 1, false, 1]);
+      lease!.release();
+      expect([lease!.released, semaphore.value]).toEqual([true, 3]);
+      lease!.release();
+      lease![Symbol.dispose]();
+      subscription.unsubscribe();
+      expect(semaphore.value).toBe(3);
+    });
+  });
+
+  describe('adjust (rule 20)', () => {
+    it('adjust(+n) adds n free permits and returns the value', () => {
+      const semaphore = new Semaphore(1);
+      const seen: number[] = [];
+      semaphore.subscribe((value) => seen.push(value));
+      expect(semaphore.adjust(2)).toBe(3);
+      expect(semaphore.value).toBe(3);
+      expect(semaphore.tryAcquire(3)).toBe(true);
+      expect(seen).toEqual([1, 3, 0]);
+    });
+
+    it('adjust(+n) hands the permits to queued requests from the head while it fits, as a release does', () => {
+      const semaphore = new Semaphore(0);
+      const log: string[] = [];
+      queue(semaphore, log, 'a', { permits: 2 });
+      queue(semaphore, log, 'b', { permits: 2 });
+      queue(semaphore, log, 'c');
+      expect(semaphore.adjust(3)).toBe(1);
+      expect(log).toEqual(['a']);
+      expect(semaphore.adjust(1)).toBe(0);
+      expect(log).toEqual(['a', 'b']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([0, 1]);
+    });
+
+    it('adjust(-n) removes free permits at once', () => {
+      const semaphore = new Semaphore(5);
+      expect(semaphore.adjust(-3)).toBe(2);
+      expect(semaphore.tryAcquire(3)).toBe(false);
+      expect(semaphore.tryAcquire(2)).toBe(true);
+      expect(semaphore.value).toBe(0);
+    });
+
+    it("adjust(-n) beyond the free permits owes the rest: the value goes negative and holders' releases pay it back first", () => {
+      const semaphore = new Semaphore(3);
+      const log: string[] = [];
+      expect(semaphore.tryAcquire(2)).toBe(true);
+      expect(semaphore.adjust(-3)).toBe(-2);
+      expect([semaphore.locked(), semaphore.ready()]).toEqual([true, false]);
+      queue(semaphore, log, 'waiter');
+      expect(semaphore.waiting).toBe(1);
+      expect(semaphore.release()).toBe(-1);
+      expect(semaphore.release()).toBe(0);
+      expect(log).toEqual([]);
+      expect(semaphore.adjust(1)).toBe(0);
+      expect(log).toEqual(['waiter']);
+    });
+
+    it('a plain Semaphore has no bound: any integer delta is accepted, even below 0 in total', () => {
+      const semaphore = new Semaphore(1);
+      expect(semaphore.adjust(-100)).toBe(-99);
+      expect(semaphore.adjust(Number.MAX_SAFE_INTEGER - 1000)).toBe(Number.MAX_SAFE_INTEGER - 1099);
+    });
+
+    it('adjust(0) changes nothing, emits nothing and grants nothing', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire();
+      const log: string[] = [];
+      queue(semaphore, log, 'waiter');
+      const seen: number[] = [];
+      semaphore.subscribe((value) => seen.push(value));
+      expect(semaphore.adjust(0)).toBe(0);
+      expect(semaphore.adjust(-0)).toBe(0);
+      expect([log, seen, semaphore.value, semaphore.waiting]).toEqual([[], [0], 0, 1]);
+    });
+
+    it('made inside a grant, folds into the running grant loop: returns the value after its own hand-off, grantees told after (rule 4)', () => {
+      const semaphore = new Semaphore(0);
+      const log: string[] = [];
+      semaphore.acquire().subscribe(() => {
+        log.push('a granted');
+        log.push(`adjust returned ${semaphore.adjust(1)}`);
+      });
+      queue(semaphore, log, 'b granted');
+      semaphore.release();
+      expect(log).toEqual(['a granted', 'adjust returned 0', 'b granted']);
+    });
+
+    describe('bad input', () => {
+      for (const delta of [0.5, -1.5, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53)]) {
+        it(`adjust(${delta}) is a RangeError naming delta; nothing changes`, () => {
+          const semaphore = new Semaphore(2);
+          const seen: number[] = [];
+          semaphore.subscribe((value) => seen.push(value));
+          expect(() => semaphore.adjust(delta)).toThrowError(
+            RangeError,
+            /Semaphore\.adjust: delta must be an integer/,
+          );
+          expect([semaphore.value, seen]).toEqual([2, [2]]);
+        });
+      }
+      for (const delta of ['1', true, null, undefined, {}, 1n]) {
+        it(`adjust(${typeof delta} ${String(delta)}) is a TypeError naming delta`, () => {
+          const semaphore = new Semaphore(2);
+          expect(() => semaphore.adjust(delta as never)).toThrowError(
+            TypeError,
+            /Semaphore\.adjust: delta must be a number/,
+          );
+          expect(semaphore.value).toBe(2);
+        });
+      }
+    });
+  });
+
+  describe('stats (rule 21)', () => {
+    it('starts at zero and has the name given to the constructor', () => {
+      expect(new Semaphore(2, { name: 'db' }).stats()).toEqual({
+        name: 'db',
+        value: 2,
+        waiting: 0,
+        granted: 0,
+        timedOut: 0,
+        rejected: 0,
+        withdrawn: 0,
+        peakWaiting: 0,
+        waitMs: { count: 0, total: 0, max: 0 },
+      });
+      const unnamed = new Semaphore().stats();
+      expect(Object.keys(unnamed)).toContain('name');
+      expect(unnamed.name).toBeUndefined();
+    });
+
+    it('returns a fresh snapshot object each call: changing one changes nothing', () => {
+      const semaphore = new Semaphore(1);
+      const first = semaphore.stats();
+      const second = semaphore.stats();
+      expect(first).not.toBe(second);
+      expect(first.waitMs).not.toBe(second.waitMs);
+      (first as { granted: number }).granted = 99;
+      (first.waitMs as { count: number }).count = 99;
+      semaphore.tryAcquire();
+      expect(second).toEqual(jasmine.objectContaining({ value: 1, granted: 0 }));
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ value: 0, granted: 1, waitMs: { count: 1, total: 0, max: 0 } }),
+      );
+    });
+
+    it('a successful tryAcquire and a grant at once count as granted with a wait of 0; a failed tryAcquire as rejected', () => {
+      const semaphore = new Semaphore(2);
+      expect(semaphore.tryAcquire()).toBe(true);
+      semaphore.acquire().subscribe();
+      expect(semaphore.tryAcquire()).toBe(false);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          granted: 2,
+          rejected: 1,
+          timedOut: 0,
+          withdrawn: 0,
+          peakWaiting: 0,
+          waitMs: { count: 2, total: 0, max: 0 },
+        }),
+      );
+    });
+
+    it('a non-blocking or timeout <= 0 failure counts as rejected, not as timedOut', () => {
+      const semaphore = new Semaphore(0);
+      semaphore.acquire({ blocking: false }).subscribe();
+      semaphore.acquire({ timeout: 0 }).subscribe();
+      semaphore.acquire({ timeout: -10 }).subscribe();
+      of(1)
+        .pipe(withPermit(semaphore, { timeout: 0 }))
+        .subscribe({ error: () => undefined });
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ granted: 0, rejected: 4, timedOut: 0, withdrawn: 0, peakWaiting: 0 }),
+      );
+    });
+
+    it('a timeout counts only as timedOut; an unsubscribe while queued only as withdrawn', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(0, { scheduler });
+      semaphore.acquire({ timeout: 5 }).subscribe();
+      of(1)
+        .pipe(withPermit(semaphore, { timeout: 5 }))
+        .subscribe({ error: () => undefined });
+      const withdrawn = semaphore.acquire().subscribe();
+      of(1).pipe(withPermit(semaphore)).subscribe().unsubscribe();
+      withdrawn.unsubscribe();
+      advanceScheduler(scheduler, 5);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          waiting: 0,
+          granted: 0,
+          rejected: 0,
+          timedOut: 2,
+          withdrawn: 2,
+          peakWaiting: 4,
+        }),
+      );
+    });
+
+    it('an unsubscribe after the grant is no withdrawal', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.acquire().subscribe().unsubscribe(); // granted: the test holds the permit
+      semaphore.release();
+      NEVER.pipe(withPermit(semaphore)).subscribe().unsubscribe();
+      of(1).pipe(withPermit(semaphore)).subscribe().unsubscribe();
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          value: 1,
+          granted: 3,
+          withdrawn: 0,
+          waitMs: { count: 3, total: 0, max: 0 },
+        }),
+      );
+    });
+
+    it('peakWaiting is the most requests ever queued at once, not the number queued now', () => {
+      const semaphore = new Semaphore(0);
+      const subscriptions = [1, 2, 3].map(() => semaphore.acquire().subscribe());
+      subscriptions[0].unsubscribe();
+      subscriptions[1].unsubscribe();
+      semaphore.acquire({ permits: 5 }).subscribe(); // 2 queued now, 3 at the peak
+      semaphore.release(2);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ waiting: 1, peakWaiting: 3, granted: 1, withdrawn: 2 }),
+      );
+    });
+
+    it('waitMs sums the queued time of granted requests on the scheduler given to the constructor', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(1, { scheduler });
+      semaphore.tryAcquire();
+      semaphore.acquire().subscribe();
+      advanceScheduler(scheduler, 10);
+      semaphore.acquire().subscribe();
+      semaphore.acquire({ timeout: 100 }).subscribe();
+      advanceScheduler(scheduler, 15);
+      semaphore.release(); // the first waited 25
+      advanceScheduler(scheduler, 5);
+      semaphore.release(2); // the others waited 20 each
+      expect(semaphore.stats().waitMs).toEqual({ count: 4, total: 65, max: 25 });
+    });
+
+    it('a request assigned by a hand-off but withdrawn before its grantee was told counts as withdrawn, not granted', () => {
+      // A virtual clock: the queued time is 0 whatever the real clock does meanwhile.
+      const semaphore = new Semaphore(0, { scheduler: new VirtualTimeScheduler() });
+      const log: string[] = [];
+      const handles: { second?: { unsubscribe(): void } } = {};
+      semaphore.acquire().subscribe(() => {
+        log.push('first');
+        handles.second!.unsubscribe();
+      });
+      handles.second = semaphore.acquire().subscribe(() => log.push('second'));
+      semaphore.release(2);
+      expect(log).toEqual(['first']);
+      expect(semaphore.value).toBe(1);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ granted: 1, withdrawn: 1, waitMs: { count: 1, total: 0, max: 0 } }),
+      );
+    });
+  });
 });
+
+// SPEC §5 (rules 19-21 and their settled details) on a Semaphore: priority, fencing tokens,
+// adjust and stats. Timing at exact frames is in marble-tests/semaphore.marble.spec.ts; the bound
+// that adjust moves is in spec/bounded-semaphore.spec.ts.
+
+/** The token of a lease granted now through usingLease (and released at once), or null if it waits. */
+function visibleToken(pool: PermitPool): number | null {
+  let token: number | null = null;
+  usingLease(pool, (lease) => {
+    token = lease.token;
+    return of(lease.token);
+  }).subscribe();
+  return token;
+}
+
+/** Subscribes `acquire(options)` and logs `label` when it is granted. */
+function queue(
+  semaphore: Semaphore,
+  log: string[],
+  label: string,
+  options?: Parameters<Semaphore['acquire']>[0],
+) {
+  return semaphore.acquire(options).subscribe((granted) => log.push(granted ? label : `${label}:false`));
+}

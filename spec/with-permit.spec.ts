@@ -1,5 +1,6 @@
 import {
   EMPTY,
+  NEVER,
   Observable,
   Subject,
   VirtualTimeScheduler,
@@ -931,5 +932,136 @@ describe('withPermit', () => {
       },
       TIMEOUT_MS,
     );
+  });
+  // SPEC §5: withPermit takes `priority` (rule 19); its grants, refusals, timeouts and withdrawals
+  // count in the semaphore's stats (rule 21). Frames are in marble-tests/with-permit.marble.spec.ts.
+  describe('priority (rule 19)', () => {
+    it('a gated stream of higher priority is subscribed first when a permit comes back; FIFO within a priority', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire();
+      const order: string[] = [];
+      const gated = (label: string, options?: PermitOptions<never>) =>
+        defer(() => {
+          order.push(label);
+          return EMPTY;
+        }).pipe(withPermit(semaphore, options));
+      gated('a').subscribe();
+      gated('b', { priority: 1 }).subscribe();
+      gated('c', { priority: -1 }).subscribe();
+      gated('d', { priority: 1 }).subscribe();
+      gated('e').subscribe();
+      expect([order, semaphore.waiting]).toEqual([[], 5]);
+      semaphore.release();
+      expect(order).toEqual(['b', 'd', 'a', 'e', 'c']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
+
+    it('subscribes the source in the subscribe call when its permits are free and only lower priorities wait (rule 5)', () => {
+      const semaphore = new Semaphore(2);
+      const log: string[] = [];
+      NEVER.pipe(withPermit(semaphore, { permits: 3 })).subscribe();
+      const { log: urgent } = collect(of('urgent').pipe(withPermit(semaphore, { priority: 1 })));
+      const { log: equal } = collect(of('equal').pipe(withPermit(semaphore)));
+      log.push(...urgent.values, ...equal.values);
+      expect(log).toEqual(['urgent']);
+      expect([urgent.completed, equal.completed, semaphore.value, semaphore.waiting]).toEqual([
+        true,
+        false,
+        2,
+        2,
+      ]);
+    });
+
+    it('timeout <= 0: runs at once when free and nobody of equal or higher priority waits, else PermitTimeoutError at once (counted as rejected)', () => {
+      const semaphore = new Semaphore(1);
+      NEVER.pipe(withPermit(semaphore, { permits: 2, priority: 1 })).subscribe();
+      const equal = collect(of(1).pipe(withPermit(semaphore, { timeout: 0, priority: 1 })));
+      const higher = collect(of(2).pipe(withPermit(semaphore, { timeout: 0, priority: 2 })));
+      expect(equal.log.error).toEqual(jasmine.any(PermitTimeoutError));
+      expect(higher.log).toEqual({ values: [2], error: undefined, completed: true });
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ granted: 1, rejected: 1, timedOut: 0, waiting: 1, peakWaiting: 1 }),
+      );
+    });
+
+    it('the priority is fixed when the operator is made: every subscription of it uses it', () => {
+      const semaphore = new Semaphore(1);
+      semaphore.tryAcquire();
+      const order: string[] = [];
+      const urgent = defer(() => {
+        order.push('urgent');
+        return EMPTY;
+      }).pipe(withPermit(semaphore, { priority: 3 }));
+      of('plain')
+        .pipe(withPermit(semaphore))
+        .subscribe((value) => order.push(value));
+      urgent.subscribe();
+      urgent.subscribe();
+      semaphore.release();
+      expect(order).toEqual(['urgent', 'urgent', 'plain']);
+    });
+
+    describe('bad input', () => {
+      for (const priority of [0.5, -1.5, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53)]) {
+        it(`priority ${priority}: a RangeError naming options.priority, thrown by withPermit itself`, () => {
+          const semaphore = new Semaphore(1);
+          expect(() => withPermit(semaphore, { priority })).toThrowError(
+            RangeError,
+            /withPermit: options\.priority must be a safe integer/,
+          );
+          expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+        });
+      }
+      for (const priority of ['1', true, null, {}, [1], 1n]) {
+        it(`priority ${String(priority)} (${typeof priority}): a TypeError naming options.priority`, () => {
+          expect(() => withPermit(new Semaphore(1), { priority } as never)).toThrowError(
+            TypeError,
+            /withPermit: options\.priority must be a number/,
+          );
+        });
+      }
+
+      it('an unknown option key names the options, priority among them', () => {
+        expect(() => withPermit(new Semaphore(1), { prio: 1 } as never)).toThrowError(
+          TypeError,
+          /withPermit: unknown option "prio"; the options are permits, priority, timeout, scheduler, with/,
+        );
+      });
+    });
+  });
+
+  describe('stats (rule 21)', () => {
+    it('one grant per subscription, at once with a wait of 0; a re-subscription (repeat, retry) is another request', () => {
+      const semaphore = new Semaphore(1);
+      let attempts = 0;
+      const flaky = defer(() => (attempts++ === 0 ? throwError(() => new Fault('first try')) : of('ok')));
+      expect(collect(flaky.pipe(withPermit(semaphore), retry(1))).log.values).toEqual(['ok']);
+      expect(collect(range(0, 3).pipe(withPermit(semaphore))).log.values).toEqual([0, 1, 2]);
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({ value: 1, granted: 3, waitMs: { count: 3, total: 0, max: 0 } }),
+      );
+    });
+
+    it('a stream unsubscribed while queued is withdrawn; one that timed out is timedOut only; both consume nothing', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(1, { scheduler });
+      const holder = NEVER.pipe(withPermit(semaphore)).subscribe();
+      NEVER.pipe(withPermit(semaphore)).subscribe().unsubscribe();
+      const timed = collect(NEVER.pipe(withPermit(semaphore, { timeout: 3 })));
+      advanceScheduler(scheduler, 3);
+      expect(timed.log.error).toEqual(jasmine.any(PermitTimeoutError));
+      holder.unsubscribe();
+      expect(semaphore.stats()).toEqual(
+        jasmine.objectContaining({
+          value: 1,
+          waiting: 0,
+          granted: 1,
+          withdrawn: 1,
+          timedOut: 1,
+          rejected: 0,
+          peakWaiting: 1,
+        }),
+      );
+    });
   });
 });
