@@ -22,7 +22,16 @@ export class GrantLoop {
   private tail: Job | null = null;
   private running = false;
 
-  constructor(private readonly reportError: ErrorReporter) {}
+  /** Whether a loop is on the stack: the current operation is nested in a grant. */
+  get active(): boolean {
+    return this.running;
+  }
+
+  constructor(
+    private readonly reportError: ErrorReporter,
+    /** Called each time the outermost loop has run every job (the engine forgets its loop time). */
+    private readonly idle: () => void = noop,
+  ) {}
 
   push(job: Job): void {
     job.nextJob = null;
@@ -73,6 +82,9 @@ export class GrantLoop {
       }
     } finally {
       this.running = false;
+      this.idle();
     }
   }
 }
+
+function noop(): void {}

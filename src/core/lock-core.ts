@@ -43,9 +43,9 @@ export class LockCore {
     reportError: ErrorReporter,
     now: () => number,
   ) {
-    this.loop = new GrantLoop(reportError);
-    this.watchers = new ValueWatchers(1, reportError, () => this.value);
     this.counts = new StatsCounter(now);
+    this.loop = new GrantLoop(reportError, () => this.counts.loopEnded());
+    this.watchers = new ValueWatchers(1, reportError, () => this.value);
   }
 
   /** 1 when free, 0 when held. */
@@ -98,7 +98,7 @@ export class LockCore {
       this.waitingOwners.set(owner, waiting);
     }
     node.waitingOwner = waiting;
-    node.queuedAt = this.counts.now();
+    node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
     waiting.add(node);
     this.queue.push(node);
     this.counts.queued(this.queue.length);
@@ -177,7 +177,7 @@ export class LockCore {
     this.waitingOwners.delete(next.owner);
     this.take(next.owner);
     this.count = 0;
-    const now = this.counts.now();
+    const now = this.counts.loopNow();
     let node: LockRequest | null;
     while ((node = next.first) !== null) {
       next.remove(node);

@@ -44,9 +44,9 @@ export class SemaphoreCore implements PermitBackend {
   ) {
     this.value = value;
     this.bound = bounded ? value : Infinity;
-    this.loop = new GrantLoop(reportError);
-    this.watchers = new ValueWatchers(value, reportError, () => this.value);
     this.counts = new StatsCounter(now);
+    this.loop = new GrantLoop(reportError, () => this.counts.loopEnded());
+    this.watchers = new ValueWatchers(value, reportError, () => this.value);
   }
 
   get maxPermits(): number {
@@ -82,7 +82,7 @@ export class SemaphoreCore implements PermitBackend {
     }
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
     const node = new QueuedRequest(this, grantee, permits, priority);
-    node.queuedAt = this.counts.now();
+    node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
     this.queue.push(node);
     this.counts.queued(this.queue.length);
     return node;
@@ -195,7 +195,7 @@ export class SemaphoreCore implements PermitBackend {
       this.value -= head.permits;
       head.state = ASSIGNED;
       head.token = ++this.lastToken;
-      if (now < 0) now = this.counts.now();
+      if (now < 0) now = this.counts.loopNow();
       head.queuedAt = now - head.queuedAt;
       this.watchers.handoffs++;
       this.loop.push(head);
