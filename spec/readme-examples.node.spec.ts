@@ -11,7 +11,7 @@ import * as permitsTesting from '../src/testing/index.js';
 // A block's `// logs: <text>` comments list, in order, the lines its console.log calls must print
 // (arguments joined by spaces). A block preceded by `<!-- readme: skip -->` is not run (used only
 // for fragments that need a browser framework); `<!-- readme: wait=N -->` waits N ms of real time
-// for its timers before comparing.
+// for its timers before comparing (and, on a loaded machine, up to 10 s for the lines it says it logs).
 
 interface Example {
   line: number;
@@ -69,7 +69,15 @@ async function run(example: Example): Promise<string[]> {
   };
   const exports = {};
   new Function('require', 'console', 'exports', js)(fakeRequire, fakeConsole, exports);
-  if (example.wait > 0) await new Promise((resolve) => setTimeout(resolve, example.wait));
+  // Real timers: wait for the lines the example says it logs (on a loaded machine its timers fire
+  // late), for at least its `wait` and at most 10 s; then one more task for any line too many.
+  const expected = expectedLogs(example.code).length;
+  const started = Date.now();
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  while (Date.now() - started < example.wait || (logs.length < expected && Date.now() - started < 10_000)) {
+    await sleep(Math.min(10, Math.max(1, example.wait)));
+  }
+  await sleep(0);
   return logs;
 }
 

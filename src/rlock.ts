@@ -1,4 +1,5 @@
-import { Observable, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { Observable, type SchedulerLike } from 'rxjs';
+import { statsClock } from './internal/clock.js';
 import { LockCore } from './core/lock-core.js';
 import { acquirePermits } from './internal/acquire.js';
 import { waitConfig } from './internal/permit-request.js';
@@ -80,8 +81,7 @@ export class RLock extends Observable<number> {
    */
   constructor(options?: PrimitiveOptions) {
     const { scheduler, name, label } = checkPrimitiveOptions(KIND, options);
-    const clock = scheduler ?? asyncScheduler;
-    const core = new LockCore(label, reportUnhandledError, () => clock.now());
+    const core = new LockCore(label, reportUnhandledError, statsClock(scheduler));
     super(subscribeToValue(core));
     this.core = core;
     this.scheduler = scheduler;

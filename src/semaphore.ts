@@ -1,4 +1,4 @@
-import { asyncScheduler } from 'rxjs';
+import { statsClock } from './internal/clock.js';
 import { BackendSemaphore } from './backend-semaphore.js';
 import { SemaphoreCore } from './core/semaphore-core.js';
 import { reportUnhandledError } from './internal/report-error.js';
@@ -55,8 +55,7 @@ export class Semaphore extends BackendSemaphore {
     const bounded = (new.target as unknown as typeof Semaphore).bounded;
     const initial = checkCount(kind, 'value', value);
     const { scheduler, name, label } = checkPrimitiveOptions(kind, options);
-    const clock = scheduler ?? asyncScheduler;
-    const core = new SemaphoreCore(initial, bounded, label, reportUnhandledError, () => clock.now());
+    const core = new SemaphoreCore(initial, bounded, label, reportUnhandledError, statsClock(scheduler));
     super(core, { scheduler, name });
   }
 }
