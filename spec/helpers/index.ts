@@ -7,3 +7,4 @@ export * from './observe.js';
 export * from './primitives.js';
 export * from './schedulers.js';
 export * from './unhandled-errors.js';
+export * from './unhandled-rejections.js';
