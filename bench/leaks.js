@@ -1,11 +1,11 @@
 'use strict';
-// The heap side of the leak check (issue #6). Runs the workload of spec/leaks.spec.ts — 10^5 gated
-// streams on one Semaphore and one RLock that complete, error, time out (with and without a
-// fallback), are rejected, are cut off while waiting or running, or are inners of
-// mergeMapWithPermit — twice on the same primitives and virtual scheduler: once to warm up, once
-// measured. Prints the live heap before and after (each after full collections) and exits non-zero
-// when it did not return to within 1 MB of its baseline, or when anything was left queued, held,
-// subscribed or scheduled.
+// The heap side of the leak check (issue #6). Runs the workload of 'nothing leaks' in
+// spec/with-permit.spec.ts — 10^5 gated streams on one Semaphore and one RLock that complete,
+// error, time out (with and without a fallback), are rejected, are cut off while waiting or
+// running, or are inners of mergeMapWithPermit — twice on the same primitives and virtual
+// scheduler: once to warm up, once measured. Prints the live heap before and after (each after
+// full collections) and exits non-zero when it did not return to within 1 MB of its baseline, or
+// when anything was left queued, held, subscribed or scheduled.
 //
 //   node --expose-gc bench/leaks.js
 //

@@ -4,11 +4,13 @@ import {
   DummySemaphore,
   PermitRejectedError,
   PermitTimeoutError,
+  RLock,
   Semaphore,
   boundedPermit,
   mergeMapWithPermit,
   withPermit,
   type BoundedPermitOptions,
+  type PermitPool,
 } from '../src/index.js';
 import { Fault, collect, heldByTest, permitRejected, semaphoreKinds } from './helpers/index.js';
 
@@ -215,6 +217,23 @@ describe('boundedPermit', () => {
       expect(() => boundedPermit(new Semaphore(1), options)).toThrowError(
         TypeError,
         /boundedPermit: options\.with/,
+      );
+    });
+
+    it('points to reentrant when given an RLock', () => {
+      expect(() => boundedPermit(new RLock() as unknown as PermitPool)).toThrowError(
+        TypeError,
+        `boundedPermit: semaphore is an RLock, which has owners: gate a stream by it with reentrant(lock)`,
+      );
+    });
+
+    it('throws a TypeError that names an unknown option key and the known ones', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => boundedPermit(semaphore, { maxWaitng: 1 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`boundedPermit: unknown option "`) &&
+          error.message.endsWith(`; the options are permits, priority, timeout, scheduler, with, maxWaiting`),
       );
     });
   });

@@ -176,6 +176,29 @@ describe('BoundedSemaphore', () => {
   describe('bad input', () => {
     for (const { title, check } of badInputChecks(semaphoreTarget('BoundedSemaphore', BoundedSemaphore)))
       it(title, check);
+
+    it("acquire(false) hints at { blocking: false }, gevent's acquire(False)", () => {
+      expect(() => new BoundedSemaphore(1).acquire(false as never)).toThrowError(
+        TypeError,
+        `BoundedSemaphore.acquire: options must be an object, got false: gevent's acquire(False) is acquire({ blocking: false }) here`,
+      );
+    });
+
+    it('acquire(5) hints at { timeout } and { permits }', () => {
+      expect(() => new BoundedSemaphore(1).acquire(5 as never)).toThrowError(
+        TypeError,
+        `BoundedSemaphore.acquire: options must be an object, got 5: for a timeout write acquire({ timeout: 5 }), for several permits acquire({ permits: 5 })`,
+      );
+    });
+
+    it('the constructor: an unknown option key is a TypeError naming it and the known options', () => {
+      expect(() => new BoundedSemaphore(1, { bound: 2 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`BoundedSemaphore: unknown option "`) &&
+          error.message.endsWith(`; the options are scheduler, name`),
+      );
+    });
   });
   // SPEC rule 20 on a BoundedSemaphore: the bound moves with adjust(delta); releases are checked
   // against the new bound; a bound below 0 is a RangeError; a queued request that can no longer fit

@@ -69,6 +69,29 @@ describe('DummySemaphore', () => {
       make: () => new DummySemaphore() as unknown as LooseApi,
     };
     for (const { title, check } of badInputChecks(dummy)) it(title, check);
+
+    it("acquire(false) hints at { blocking: false }, gevent's acquire(False)", () => {
+      expect(() => new DummySemaphore().acquire(false as never)).toThrowError(
+        TypeError,
+        `DummySemaphore.acquire: options must be an object, got false: gevent's acquire(False) is acquire({ blocking: false }) here`,
+      );
+    });
+
+    it('acquire(5) hints at { timeout } and { permits }', () => {
+      expect(() => new DummySemaphore().acquire(5 as never)).toThrowError(
+        TypeError,
+        `DummySemaphore.acquire: options must be an object, got 5: for a timeout write acquire({ timeout: 5 }), for several permits acquire({ permits: 5 })`,
+      );
+    });
+
+    it('the constructor: an unknown option key is a TypeError naming it and the known options', () => {
+      expect(() => new DummySemaphore(1, { value: 2 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`DummySemaphore: unknown option "`) &&
+          error.message.endsWith(`; the options are scheduler, name`),
+      );
+    });
   });
   // SPEC §5 on a DummySemaphore: leases from a counter of its own whose release does nothing,
   // adjust that returns Infinity, stats, and priority accepted (and checked) but moot.

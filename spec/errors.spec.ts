@@ -1,4 +1,4 @@
-import { NEVER, of } from 'rxjs';
+import { NEVER, VirtualTimeScheduler, of } from 'rxjs';
 import {
   BoundedSemaphore,
   LockOwnershipError,
@@ -243,6 +243,40 @@ describe('errors', () => {
       const ownership = error as LockOwnershipError;
       expect([ownership.primitive, ownership.caller, ownership.owner]).toEqual(['RLock', intruder, holder]);
       expect([lock.owner, lock.count]).toEqual([holder, 1]);
+    });
+  });
+
+  // A primitive given a `name` (spec/semaphore.spec.ts, 'name') says it in the errors it raises.
+  describe('name', () => {
+    it('of the primitive appears in a PermitTimeoutError', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const uploads = new Semaphore(0, { name: 'uploads', scheduler });
+      const errors: unknown[] = [];
+      NEVER.pipe(withPermit(uploads, { timeout: 100 })).subscribe({ error: (e) => errors.push(e) });
+      scheduler.flush();
+      expect(errors.length).toBe(1);
+      const error = errors[0] as PermitTimeoutError;
+      expect(error).toBeInstanceOf(PermitTimeoutError);
+      expect(error.primitive).toBe('Semaphore "uploads"');
+      expect(error.message).toMatch(/^Semaphore "uploads": no permit within 100 ms/);
+    });
+
+    it('of the primitive appears in a PermitRejectedError, an OverReleaseError and a LockOwnershipError', () => {
+      const errors: unknown[] = [];
+      const reports = new BoundedSemaphore(1, { name: 'reports' });
+      reports.tryAcquire();
+      of(1)
+        .pipe(boundedPermit(reports))
+        .subscribe({ error: (e) => errors.push(e) });
+      expect((errors[0] as PermitRejectedError).message).toMatch(/^BoundedSemaphore "reports": rejected/);
+      reports.release();
+      expect(() => reports.release()).toThrowMatching(
+        (e) =>
+          e instanceof OverReleaseError && e.message.startsWith('BoundedSemaphore "reports": releasing 1'),
+      );
+      expect(() => new RLock({ name: 'token' }).release({})).toThrowMatching(
+        (e) => e instanceof LockOwnershipError && e.primitive === 'RLock "token"',
+      );
     });
   });
 });

@@ -1,4 +1,5 @@
 import {
+  EMPTY,
   NEVER,
   Observable,
   Subject,
@@ -20,11 +21,13 @@ import {
   BoundedSemaphore,
   DummySemaphore,
   PermitTimeoutError,
+  RLock,
   Semaphore,
   mergeMapWithPermit,
   withPermit,
   type Lease,
   type PermitOptions,
+  type PermitPool,
 } from '../src/index.js';
 import {
   Fault,
@@ -216,6 +219,36 @@ describe('mergeMapWithPermit', () => {
       expect(() => mergeMapWithPermit(new Semaphore(1), (x: number) => of(x), options)).toThrowError(
         TypeError,
         /mergeMapWithPermit: options\.with/,
+      );
+    });
+
+    it("says, for mergeMap's habit mergeMapWithPermit(sem, fn, 4), that the limit is the semaphore", () => {
+      const call = () =>
+        mergeMapWithPermit(new Semaphore(2), () => EMPTY, 4 as unknown as Record<string, never>);
+      expect(call).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          /mergeMapWithPermit: options must be an object, got 4: the concurrency limit is the semaphore's own/.test(
+            error.message,
+          ) &&
+          error.message.includes('new Semaphore(4)'),
+      );
+    });
+
+    it('points to reentrant when given an RLock', () => {
+      expect(() => mergeMapWithPermit(new RLock() as unknown as PermitPool, () => EMPTY)).toThrowError(
+        TypeError,
+        /reentrant\(lock\)/,
+      );
+    });
+
+    it('throws a TypeError that names an unknown option key (concurrent, from mergeMap) and the known ones', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => mergeMapWithPermit(semaphore, () => EMPTY, { concurrent: 4 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`mergeMapWithPermit: unknown option "`) &&
+          error.message.endsWith(`; the options are permits, priority, timeout, scheduler, with`),
       );
     });
   });

@@ -123,6 +123,15 @@ describe('reentrant', () => {
     it('reentrant throws a TypeError for a `with` fallback that is not a function', () => {
       expect(() => reentrant(new RLock(), { with: 'fallback' as never })).toThrowError(TypeError);
     });
+
+    it('reentrant throws a TypeError that names an unknown option key and the known ones', () => {
+      expect(() => reentrant(new RLock(), { permits: 2 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`reentrant: unknown option "`) &&
+          error.message.endsWith(`; the options are owner, priority, timeout, scheduler, with`),
+      );
+    });
   });
 
   describe('faults stay local', () => {

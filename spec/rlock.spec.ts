@@ -619,6 +619,31 @@ describe('RLock', () => {
     it('the constructor throws a TypeError for a scheduler that is not one', () => {
       expect(() => new RLock({ scheduler: {} as never })).toThrowError(TypeError);
     });
+
+    it('acquire(owner, true) hints at { blocking: true }', () => {
+      expect(() => new RLock().acquire({}, true as never)).toThrowError(
+        TypeError,
+        /acquire\(\{ blocking: true \}\)/,
+      );
+    });
+
+    it('acquire: an unknown option key is a TypeError naming it and the known options', () => {
+      expect(() => new RLock().acquire({}, { permits: 1 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`RLock.acquire: unknown option "`) &&
+          error.message.endsWith(`; the options are blocking, timeout, priority, scheduler`),
+      );
+    });
+
+    it('the constructor: an unknown option key is a TypeError naming it and the known options', () => {
+      expect(() => new RLock({ owner: {} } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`RLock: unknown option "`) &&
+          error.message.endsWith(`; the options are scheduler, name`),
+      );
+    });
   });
   // SPEC §5 on an RLock: priority for waiting owners (an owner's place is its first still-queued
   // request in queue order), one fencing token per hold shared by its re-entries, and stats().

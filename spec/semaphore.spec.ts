@@ -1,6 +1,8 @@
 import { NEVER, Observable, VirtualTimeScheduler, of } from 'rxjs';
 import {
   BoundedSemaphore,
+  DummySemaphore,
+  RLock,
   Semaphore,
   mergeMapWithPermit,
   usingLease,
@@ -24,8 +26,9 @@ import {
 
 // What a Semaphore promises beyond the contract every primitive shares (that is the conformance
 // suite, spec/conformance/semaphore-conformance.spec.ts): its API, over-release, its scheduler, bad
-// input, faults that stay local (on a BoundedSemaphore too), and a million requests in constant
-// stack depth. Timing at exact frames is in marble-tests/semaphore.marble.spec.ts.
+// input, the `name` option (of every primitive), faults that stay local (on a BoundedSemaphore
+// too), and a million requests in constant stack depth. Timing at exact frames is in
+// marble-tests/semaphore.marble.spec.ts.
 
 describe('Semaphore', () => {
   it('is an Observable of its value', () => {
@@ -185,6 +188,49 @@ describe('Semaphore', () => {
   describe('bad input', () => {
     for (const { title, check } of badInputChecks(semaphoreTarget('Semaphore', Semaphore))) it(title, check);
 
+    it("acquire(false) hints at { blocking: false }, gevent's acquire(False)", () => {
+      expect(() => new Semaphore(1).acquire(false as never)).toThrowError(
+        TypeError,
+        `Semaphore.acquire: options must be an object, got false: gevent's acquire(False) is acquire({ blocking: false }) here`,
+      );
+    });
+
+    it('acquire(5) hints at { timeout } and { permits }', () => {
+      expect(() => new Semaphore(1).acquire(5 as never)).toThrowError(
+        TypeError,
+        `Semaphore.acquire: options must be an object, got 5: for a timeout write acquire({ timeout: 5 }), for several permits acquire({ permits: 5 })`,
+      );
+    });
+
+    it('acquire: an unknown option key is a TypeError naming it and the known options', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => semaphore.acquire({ timout: 100 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`Semaphore.acquire: unknown option "`) &&
+          error.message.endsWith(`; the options are blocking, timeout, permits, priority, scheduler`),
+      );
+    });
+
+    it('wait: an unknown option key is a TypeError naming it and the known options', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => semaphore.wait({ permits: 1 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`Semaphore.wait: unknown option "`) &&
+          error.message.endsWith(`; the options are timeout, scheduler`),
+      );
+    });
+
+    it('the constructor: an unknown option key is a TypeError naming it and the known options', () => {
+      expect(() => new Semaphore(1, { nmae: 'x' } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`Semaphore: unknown option "`) &&
+          error.message.endsWith(`; the options are scheduler, name`),
+      );
+    });
+
     describe('edge values that are accepted', () => {
       it('new Semaphore(0) and new BoundedSemaphore(0) start locked', () => {
         expect([new Semaphore(0).value, new BoundedSemaphore(0).value]).toEqual([0, 0]);
@@ -225,6 +271,52 @@ describe('Semaphore', () => {
         }).toThrowError(RangeError, /permits/);
         expect(returned).toBe('nothing');
       });
+
+      it('a known key whose value is undefined is the default, not an error', () => {
+        const semaphore = new Semaphore(1);
+        const config: { timeout?: number | undefined } = { timeout: undefined };
+        const seen: boolean[] = [];
+        semaphore.acquire({ timeout: config.timeout, permits: undefined }).subscribe((v) => seen.push(v));
+        semaphore.release();
+        expect(seen).toEqual([true]);
+        expect(() =>
+          withPermit(semaphore, { timeout: undefined, with: undefined, permits: undefined }),
+        ).not.toThrow();
+      });
+    });
+  });
+
+  // The `name` option, shared by every primitive (validated by one function): read back, checked,
+  // and said in messages. Its place in the errors a named primitive raises is in spec/errors.spec.ts.
+  describe('name', () => {
+    it('is undefined unless given, and read back as given, on every primitive', () => {
+      expect(new Semaphore(1).name).toBeUndefined();
+      expect(new Semaphore(1, { name: 'uploads' }).name).toBe('uploads');
+      expect(new BoundedSemaphore(1, { name: 'db' }).name).toBe('db');
+      expect(new DummySemaphore(undefined, { name: 'off' }).name).toBe('off');
+      expect(new RLock({ name: 'token' }).name).toBe('token');
+    });
+
+    it('must be a non-empty string', () => {
+      expect(() => new Semaphore(1, { name: '' })).toThrowError(
+        TypeError,
+        'Semaphore: options.name must be a non-empty string, got ""',
+      );
+      expect(() => new RLock({ name: 3 as never })).toThrowError(
+        TypeError,
+        'RLock: options.name must be a non-empty string, got 3',
+      );
+    });
+
+    it('appears in bad-argument messages of the named primitive', () => {
+      expect(() => new Semaphore(1, { name: 'uploads' }).release(0)).toThrowError(
+        RangeError,
+        /^Semaphore "uploads"\.release: permits must be a positive integer/,
+      );
+      expect(() => new DummySemaphore(0, { name: 'off' }).tryAcquire(-1)).toThrowError(
+        RangeError,
+        /^DummySemaphore "off"\.tryAcquire:/,
+      );
     });
   });
 

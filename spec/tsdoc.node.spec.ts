@@ -56,4 +56,43 @@ describe('TSDoc of the public API', () => {
         .map((e) => e.name),
     ).toEqual([]);
   });
+
+  // TypeDoc drops a JSDoc-style type (`@throws {RangeError} ...`), so the error class is written
+  // into the text, first: `{@link SomeError}` for this library's errors, `` `RangeError` `` or
+  // `` `TypeError` `` for the built-ins.
+  it('starts every @throws, on the exports and their members, with the error class TypeDoc keeps', () => {
+    const ownErrors = exported.filter((e) => e.isValue && /Error$/.test(e.name)).map((e) => e.name);
+    // `index!` names the root entry point's export from a page of another entry point (testing).
+    const errorClassFirst = new RegExp(
+      `^(\\{@link (index!)?(${ownErrors.join('|')})\\}|\`(RangeError|TypeError)\`)`,
+    );
+    const throwsTags: Array<{ where: string; text: string }> = [];
+    const collect = (where: string, node: ts.Node) => {
+      for (const tag of ts.getJSDocTags(node)) {
+        if (tag.tagName.text !== 'throws') continue;
+        // The source's own line: TypeScript parses `{@link X}` after @throws as a type expression.
+        const text = node.getSourceFile().text.slice(tag.tagName.end).trimStart().split('\n')[0].trim();
+        throwsTags.push({ where, text });
+      }
+    };
+    for (const symbol of checker.getExportsOfModule(checker.getSymbolAtLocation(index)!)) {
+      const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      for (const declaration of target.declarations ?? []) {
+        collect(symbol.name, declaration);
+        if (ts.isClassDeclaration(declaration) || ts.isInterfaceDeclaration(declaration)) {
+          for (const member of declaration.members) {
+            const name = member.name && ts.isIdentifier(member.name) ? member.name.text : 'constructor';
+            collect(`${symbol.name}.${name}`, member);
+          }
+        }
+      }
+    }
+    expect(ownErrors).toContain('OverReleaseError');
+    expect(throwsTags.map((t) => t.where)).toEqual(
+      jasmine.arrayContaining(['Semaphore', 'BackendSemaphore.release', 'RLock.release', 'withPermit']),
+    );
+    expect(
+      throwsTags.filter((t) => !errorClassFirst.test(t.text)).map((t) => `${t.where}: @throws ${t.text}`),
+    ).toEqual([]);
+  });
 });

@@ -24,6 +24,7 @@ import {
   Semaphore,
   withPermit,
   type PermitOptions,
+  type PermitPool,
 } from '../src/index.js';
 import {
   Fault,
@@ -44,8 +45,9 @@ import {
 } from './helpers/index.js';
 import { CLEAN, LeakWorkload } from './model/leak-workload.js';
 
-// withPermit: API, bad input, the permit lifetime, faults that stay local, 10^6 streams and no
-// leaks (SPEC §1, rules 4, 5, 6, 8, 17). Frame-exact timing is marble-tests/with-permit.marble.spec.ts.
+// withPermit: API, bad input, a request a plain Semaphore can never grant, the permit lifetime,
+// faults that stay local, 10^6 streams and no leaks (SPEC §1, rules 4, 5, 6, 8, 17). Frame-exact
+// timing is marble-tests/with-permit.marble.spec.ts.
 
 describe('withPermit', () => {
   describe('API', () => {
@@ -246,6 +248,93 @@ describe('withPermit', () => {
       const semaphore = new BoundedSemaphore(1);
       expect(() => withPermit(semaphore, { permits: 0 })).toThrowError(RangeError);
       expect([semaphore.value, semaphore.waiting]).toEqual([1, 0]);
+    });
+
+    it('names what it accepts and what it got when given something else', () => {
+      expect(() => withPermit({} as PermitPool)).toThrowError(
+        TypeError,
+        'withPermit: semaphore must be a PermitPool (a Semaphore, BoundedSemaphore or DummySemaphore), got an object',
+      );
+    });
+
+    it('points to reentrant when given an RLock', () => {
+      expect(() => withPermit(new RLock() as unknown as PermitPool)).toThrowError(
+        TypeError,
+        `withPermit: semaphore is an RLock, which has owners: gate a stream by it with reentrant(lock)`,
+      );
+    });
+
+    it('throws a TypeError that names an unknown option key and the known ones', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => withPermit(semaphore, { timout: 100 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`withPermit: unknown option "`) &&
+          error.message.endsWith(`; the options are permits, priority, timeout, scheduler, with`),
+      );
+    });
+
+    it("throws a TypeError that names maxWaiting, boundedPermit's option, as unknown, and the known ones", () => {
+      const semaphore = new Semaphore(1);
+      expect(() => withPermit(semaphore, { maxWaiting: 1 } as never)).toThrowMatching(
+        (error) =>
+          error instanceof TypeError &&
+          error.message.startsWith(`withPermit: unknown option "`) &&
+          error.message.endsWith(`; the options are permits, priority, timeout, scheduler, with`),
+      );
+    });
+
+    it('throws a TypeError for options that are an array, which is not an options object', () => {
+      const semaphore = new Semaphore(1);
+      expect(() => withPermit(semaphore, [] as never)).toThrowError(
+        TypeError,
+        'withPermit: options must be an object, got an array',
+      );
+    });
+  });
+
+  describe('a request that a plain Semaphore can never grant at its current size', () => {
+    // permits: 3 on new Semaphore(2) is not an argument error (a Semaphore may be released above its
+    // initial value), but it waits, and as the head of the queue it blocks every smaller request.
+    it('waits, shows in `waiting`, and blocks smaller requests behind it (strict head-of-line)', () => {
+      const semaphore = new Semaphore(2);
+      const log: string[] = [];
+      of('big')
+        .pipe(withPermit(semaphore, { permits: 3 }))
+        .subscribe((v) => log.push(v));
+      of('small')
+        .pipe(withPermit(semaphore))
+        .subscribe((v) => log.push(v));
+      expect(log).toEqual([]);
+      expect(semaphore.waiting).toBe(2);
+      expect(semaphore.value).toBe(2);
+      expect(semaphore.tryAcquire()).toBeFalse();
+      semaphore.release(); // an over-release makes it grantable: then both run, in order
+      expect(log).toEqual(['big', 'small']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([3, 0]);
+    });
+
+    it('with a timeout, fails at its deadline and lets the requests behind it run', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const semaphore = new Semaphore(2, { scheduler });
+      const log: string[] = [];
+      of('big')
+        .pipe(withPermit(semaphore, { permits: 3, timeout: 50 }))
+        .subscribe({ next: (v) => log.push(v), error: (e: Error) => log.push(e.name) });
+      of('small')
+        .pipe(withPermit(semaphore))
+        .subscribe((v) => log.push(v));
+      scheduler.flush();
+      // The withdrawal re-examines the queue at once, so the small request starts first.
+      expect(log).toEqual(['small', 'PermitTimeoutError']);
+      expect([semaphore.value, semaphore.waiting]).toEqual([2, 0]);
+    });
+
+    it('is a RangeError at once on a BoundedSemaphore', () => {
+      expect(() => withPermit(new BoundedSemaphore(2), { permits: 3 })).toThrowError(
+        RangeError,
+        'withPermit: options.permits is 3, more than the bound of 2: it could never be granted',
+      );
     });
   });
 

@@ -1,7 +1,7 @@
 import type { Subscriber } from 'rxjs';
 
 // ---------------------------------------------------------------------------------------------
-// The one place that relies on RxJS internals (spec/subscription-chain.spec.ts fails loudly if an
+// The one place that relies on RxJS internals (spec/reentrant.spec.ts fails loudly if an
 // RxJS upgrade changes them).
 //
 // RxJS 7 links every operator's subscriber to the subscriber downstream of it through the
