@@ -285,6 +285,7 @@ class SimulatedBackend implements PermitBackend {
       granted: server.granted - timedOut - withdrawn,
       timedOut: server.timedOut + timedOut,
       withdrawn: server.withdrawn + withdrawn,
+      waitMs: { ...server.waitMs, count: server.waitMs.count - timedOut - withdrawn },
     };
   }
 
