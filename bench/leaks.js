@@ -70,10 +70,7 @@ console.log(`leaks: left queued 0, held 0, subscribed 0, scheduled ${scheduler.a
 console.log(
   `leaks: heap baseline ${mb(baseline)}, after ${mb(after)}, delta ${delta >= 0 ? '+' : ''}${mb(delta)} (limit ${mb(LIMIT_BYTES)})`,
 );
-// Growth is what a leak looks like. The heap may also end smaller than the baseline (hash tables
-// that grew in an earlier run are rehashed smaller when this run empties them: -1.15 MB here, the
-// same every time); that frees memory and is no leak.
-if (scheduler.actions.length !== 0 || delta > LIMIT_BYTES) {
+if (scheduler.actions.length !== 0 || Math.abs(delta) > LIMIT_BYTES) {
   console.log('leaks: FAILED');
   process.exit(1);
 }
