@@ -28,7 +28,9 @@ export class StatsCounter {
 
   /** The time now, in ms since the engine was made. */
   now(): number {
-    return this.clock() - this.epoch;
+    // `| 0` keeps it a small integer: a double, even a whole one, stored in a request's field would
+    // turn that field into a boxed number (16 more bytes per queued request).
+    return (this.clock() - this.epoch) | 0;
   }
 
   /**
