@@ -1,6 +1,7 @@
 'use strict';
 // `npm run bench`: every contender on the same workloads, in one Node process, in interleaved rounds
-// (one warm-up round, then ROUNDS measured ones), then the targets of issue #5, then bench/RESULTS.md.
+// (one warm-up round, then ROUNDS measured ones), then the targets of issues #5 and #12, then
+// bench/RESULTS.md.
 // With PERMITS_BENCH_BASELINE=/path/to/other/src/index.ts, that build's rxjs-permits contenders run
 // too, labelled "(baseline)", and every rxjs-permits figure is compared with it (issue #11).
 //
@@ -58,9 +59,10 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 const progress = (line) => process.stderr.write(`${line}\n`);
 
 /**
- * Each target of issue #5: the measured figure, the limit, met or missed; with a baseline build
- * (PERMITS_BENCH_BASELINE), also that build's figure and this build's time over the baseline's, as
- * the median over rounds of the ratio within each round (wall clock and CPU time).
+ * Each target of issues #5 and #12 (async/await: `lease()`, `run()`): the measured figure, the
+ * limit, met or missed; with a baseline build (PERMITS_BENCH_BASELINE), also that build's figure
+ * (`absent` when it lacks the API) and this build's time over the baseline's, as the median over
+ * rounds of the ratio within each round (wall clock and CPU time).
  */
 function evaluateTargets(results, builds) {
   const [self, base] = builds;
@@ -76,10 +78,14 @@ function evaluateTargets(results, builds) {
    */
   const add = (id, what, limit, figure, versus) => {
     const f = figure(self);
+    // null: this build lacks the rows (an older build measured through PERMITS_BENCH_SRC).
+    if (f === null) return;
     const target = { id, what, limit, measured: f.measured, met: f.met, detail: f.detail };
     if (base) {
-      target.baseMeasured = figure(base).measured;
-      target.versus = versus ? versus() : { text: '–' };
+      // `figure(base)` is null when the baseline build has no such API (lease()/run() before #12).
+      const b = figure(base);
+      target.baseMeasured = b === null ? 'absent' : b.measured;
+      target.versus = versus && b !== null ? versus() : { text: '–' };
     }
     targets.push(target);
   };
@@ -131,6 +137,48 @@ function evaluateTargets(results, builds) {
       },
       () => vs(w1, ': acquire().subscribe(release)'),
     );
+    add(
+      'W1',
+      'issue #12: `await sem.lease()` + `lease.release()` vs async-sema `await acquire()` + `release()`',
+      '≤ 1.0x',
+      (b) => {
+        const r = row(w1, `${b.name}: await lease() + release()`);
+        if (!r) return null;
+        const sema = 'async-sema: await acquire(), release()';
+        const wall = pairRatio(w1, r.name, sema);
+        const cpu = pairRatio(w1, r.name, sema, 'cpuPerOp');
+        const others = [
+          ['async-mutex Semaphore(1)', 'async-mutex Semaphore(1): await acquire(), release()'],
+          ['async-mutex Mutex', 'async-mutex Mutex: await acquire(), release()'],
+        ]
+          .map(([label, name]) => `vs ${label} ${formatRatio(pairRatio(w1, r.name, name))}`)
+          .join(', ');
+        return {
+          measured: formatRatio(wall),
+          met: wall <= 1,
+          detail: `CPU time ${formatRatio(cpu)}; ${formatNs(r.median)} vs ${formatNs(row(w1, sema).median)}; ${others}`,
+        };
+      },
+    );
+    add(
+      'W1',
+      "issue #12: `await sem.run(() => x)` vs p-limit(1) `await limit(fn)` and async-mutex's `runExclusive`",
+      'reported',
+      (b) => {
+        const r = row(w1, `${b.name}: await run(() => x)`);
+        if (!r) return null;
+        const vsOf = (name) =>
+          `${formatRatio(pairRatio(w1, r.name, name))} (CPU ${formatRatio(pairRatio(w1, r.name, name, 'cpuPerOp'))})`;
+        return {
+          measured: formatNs(r.median),
+          met: null,
+          detail:
+            `vs p-limit(1) ${vsOf('p-limit(1): await limit(fn)')}; ` +
+            `vs async-mutex Semaphore(1) runExclusive ${vsOf('async-mutex Semaphore(1): await runExclusive(() => x)')}; ` +
+            `vs its own \`await lease()\` + \`release()\` ${vsOf(`${b.name}: await lease() + release()`)}`,
+        };
+      },
+    );
   }
   const w2 = group('W2');
   if (w2) {
@@ -160,6 +208,35 @@ function evaluateTargets(results, builds) {
               text: `${v.text}; at ${formatN(small.n)}: ${vs(small, ': mergeMapWithPermit(sem, task)').text}`,
             }
           : v;
+      },
+    );
+  }
+  if (w2) {
+    const lb = 'lower bound: acquire(cb) → task → release';
+    add(
+      'W2',
+      `issue #12: \`sem.run(task)\` vs the hand-written Promise lower bound (\`${lb}\`) at ${formatN(w2.n)}`,
+      '≤ 1.2x',
+      (b) => {
+        const r = row(w2, `${b.name}: run(task)`);
+        if (!r) return null;
+        const wall = pairRatio(w2, r.name, lb);
+        const cpu = pairRatio(w2, r.name, lb, 'cpuPerOp');
+        const vsOf = (name, self = r.name) =>
+          `${formatRatio(pairRatio(w2, self, name))} (CPU ${formatRatio(pairRatio(w2, self, name, 'cpuPerOp'))})`;
+        const small = row(w2, `${b.name}: run(task), at async-mutex's n`);
+        const mutex = 'async-mutex Semaphore(8): runExclusive(task)';
+        return {
+          measured: formatRatio(wall),
+          met: wall <= 1.2,
+          detail:
+            `CPU time ${formatRatio(cpu)}; ${formatNs(r.median)} vs ${formatNs(row(w2, lb).median)} per task; ` +
+            `vs p-limit(8) ${vsOf('p-limit(8): limit(task)')}; ` +
+            `vs async-sema(8) ${vsOf('async-sema(8): await acquire(); await task; release()')}; ` +
+            (small
+              ? `vs async-mutex Semaphore(8) \`runExclusive\`, both at ${formatN(small.n)}: ${vsOf(mutex, small.name)}`
+              : ''),
+        };
       },
     );
   }
@@ -495,7 +572,7 @@ function resultsMarkdown(env, options, results, targets, speed, builds, seconds)
       'Method and caveats: [README.md](README.md).',
   );
   out.push('');
-  out.push('## Targets (issue #5)');
+  out.push('## Targets (issues #5 and #12)');
   out.push('');
   out.push(targetsTable(targets));
   out.push('');
@@ -604,7 +681,7 @@ async function main() {
 
   const targets = options.filter ? [] : evaluateTargets(results, libs.builds);
   if (targets.length) {
-    log('## Targets (issue #5)');
+    log('## Targets (issues #5 and #12)');
     log(targetsTable(targets));
     log();
   }

@@ -136,6 +136,19 @@ module.exports = function w1(libs, { scale }) {
       },
     },
     {
+      name: 'async-mutex Semaphore(1): await runExclusive(() => x)',
+      async run(n) {
+        const sem = keep(new asyncMutex.Semaphore(1));
+        let ran = 0;
+        const task = () => ++ran;
+        const t0 = mark();
+        for (let i = 0; i < n; i++) await sem.runExclusive(task);
+        const { ns, cpu } = since(t0);
+        check(ran === n && sem.getValue() === 1, this.name);
+        return { ns, cpu };
+      },
+    },
+    {
       name: 'p-limit(1): await limit(fn)',
       async run(n) {
         const limit = keep(pLimit(1));
@@ -150,6 +163,9 @@ module.exports = function w1(libs, { scale }) {
         return { ns, cpu };
       },
     },
+    // async/await (issue #12, SPEC rule 22): absent from a build without lease() and run().
+    ...each('lease'),
+    ...each('run'),
   ];
 
   return {
@@ -157,7 +173,9 @@ module.exports = function w1(libs, { scale }) {
     title: 'Uncontended acquire + release',
     description:
       'A semaphore of 1 that nobody else uses: take the permit and give it back, n times. ' +
-      'Synchronous contenders loop; Promise-based ones `await` each acquire (one microtask hop each).',
+      'Synchronous contenders loop; Promise-based ones `await` each acquire (one microtask hop each), ' +
+      "or each run of a task returning a plain value (p-limit's `limit(fn)`, async-mutex's `runExclusive`, " +
+      "rxjs-permits' `run`).",
     groups: [
       {
         id: 'W1',
@@ -204,6 +222,33 @@ module.exports.permitsContenders = function permitsContenders(build, { keep, NOT
         }
         const { ns, cpu } = since(t0);
         check(core.value === 1, this.name);
+        return { ns, cpu };
+      },
+    },
+    lease: typeof permits.Semaphore.prototype.lease === 'function' && {
+      name: `${build.name}: await lease() + release()`,
+      async run(n) {
+        const sem = keep(new permits.Semaphore(1));
+        const t0 = mark();
+        for (let i = 0; i < n; i++) {
+          const lease = await sem.lease();
+          lease.release();
+        }
+        const { ns, cpu } = since(t0);
+        check(sem.value === 1 && sem.waiting === 0, this.name);
+        return { ns, cpu };
+      },
+    },
+    run: typeof permits.Semaphore.prototype.run === 'function' && {
+      name: `${build.name}: await run(() => x)`,
+      async run(n) {
+        const sem = keep(new permits.Semaphore(1));
+        let ran = 0;
+        const task = () => ++ran;
+        const t0 = mark();
+        for (let i = 0; i < n; i++) await sem.run(task);
+        const { ns, cpu } = since(t0);
+        check(ran === n && sem.value === 1 && sem.waiting === 0, this.name);
         return { ns, cpu };
       },
     },

@@ -60,8 +60,10 @@ module.exports = function w2(libs, { scale }) {
   };
   // Each build's rxjs-permits contenders, from that build's own copy of this module.
   const perBuild = builds.map((build) =>
-    build.copy(module.filename).permitsContenders(build, { runRx, task, range }),
+    build.copy(module.filename).permitsContenders(build, { runRx, runPromises, task, taskP, range }),
   );
+  // async/await (issue #12, SPEC rule 22): absent from a build without run().
+  const runs = (n) => perBuild.map((c) => c.run && c.run(n)).filter(Boolean);
   const mergeMapWithPermits = perBuild.map((c) => c.mergeMapWithPermit);
   const withPermitInners = (rounds) => perBuild.map((c) => c.withPermitInner(rounds));
   const others = [
@@ -126,6 +128,9 @@ module.exports = function w2(libs, { scale }) {
         );
       },
     },
+    ...runs(),
+    // At async-mutex's n, to compare with it at the same size.
+    ...runs(Math.round(1e4 * scale)),
   ];
 
   const big = Math.round(1e5 * scale);
@@ -169,10 +174,28 @@ module.exports = function w2(libs, { scale }) {
  * The rxjs-permits contenders of one build; called on that build's own copy of this module (see
  * `copyFor` in ../libs.js), so each build's operators meet only that build's semaphores.
  */
-module.exports.permitsContenders = function permitsContenders(build, { runRx, task, range }) {
+module.exports.permitsContenders = function permitsContenders(
+  build,
+  { runRx, runPromises, task, taskP, range },
+) {
   const { Semaphore, withPermit, mergeMapWithPermit } = build.permits;
   const { mergeMap } = require('rxjs');
   return {
+    run:
+      typeof Semaphore.prototype.run === 'function' &&
+      ((n) => ({
+        name: `${build.name}: run(task)${n === undefined ? '' : ", at async-mutex's n"}`,
+        n,
+        run(n) {
+          const sem = new Semaphore(LIMIT);
+          return runPromises(
+            this.name,
+            n,
+            (i) => sem.run(() => taskP(i)),
+            () => sem.value === LIMIT && sem.waiting === 0,
+          );
+        },
+      })),
     mergeMapWithPermit: {
       name: `${build.name}: mergeMapWithPermit(sem, task)`,
       run(n) {
