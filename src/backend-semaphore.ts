@@ -1,7 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Lease, PermitBackend, PermitStats } from './core/permit-backend.js';
 import { checkLeaseOptions } from './internal/lease-options.js';
-import { leasePermits, runWithLease } from './internal/lease-promise.js';
+import { leasePermits, runPermits } from './internal/lease-promise.js';
 import { acquirePermits } from './internal/acquire.js';
 import { waitConfig } from './internal/permit-request.js';
 import { registerGateTarget } from './internal/gate-target.js';
@@ -349,6 +349,10 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * @throws `TypeError` when an option has the wrong type or an unknown key.
    */
   lease(options?: LeaseOptions): Promise<Lease> {
+    // The common call: no options to check, one shared configuration.
+    if (options === undefined && this.backend.maxPermits >= 1) {
+      return leasePermits(this.backend, PLAIN, this.scheduler, undefined);
+    }
     const { config, scheduler, signal } = checkLeaseOptions(
       `${this.label}.lease`,
       options,
@@ -375,14 +379,17 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * @throws `RangeError` for a bad `permits`, `priority` or `timeout` (as {@link lease}).
    */
   run<T>(task: (lease: Lease) => T | PromiseLike<T>, options?: LeaseOptions): Promise<T> {
-    checkFunction(`${this.label}.run`, 'task', task);
+    if (typeof task !== 'function') checkFunction(`${this.label}.run`, 'task', task);
+    if (options === undefined && this.backend.maxPermits >= 1) {
+      return runPermits(this.backend, PLAIN, this.scheduler, undefined, task);
+    }
     const { config, scheduler, signal } = checkLeaseOptions(
       `${this.label}.run`,
       options,
       this.backend.maxPermits,
       this.scheduler,
     );
-    return runWithLease(leasePermits(this.backend, config, scheduler, signal), task);
+    return runPermits(this.backend, config, scheduler, signal, task);
   }
 
   /**

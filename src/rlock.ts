@@ -18,7 +18,7 @@ import {
 } from './internal/validate.js';
 import type { Lease, PermitStats } from './core/permit-backend.js';
 import { checkLeaseOptions } from './internal/lease-options.js';
-import { leasePermits, runWithLease } from './internal/lease-promise.js';
+import { leasePermits, runPermits } from './internal/lease-promise.js';
 import type { AcquireOptions, LeaseOptions, PrimitiveOptions } from './types.js';
 
 const KIND = 'RLock';
@@ -248,7 +248,7 @@ export class RLock extends Observable<number> {
     checkOwner(where, 'owner', owner);
     checkFunction(where, 'task', task);
     const { config, scheduler, signal } = checkLeaseOptions(where, options, null, this.scheduler);
-    return runWithLease(leasePermits(this.core.backendFor(owner), config, scheduler, signal), task);
+    return runPermits(this.core.backendFor(owner), config, scheduler, signal, task);
   }
 
   /**

@@ -23,26 +23,69 @@ export function leasePermits(
 ): Promise<Lease> {
   // An already-aborted signal queues nothing.
   if (signal?.aborted === true) return Promise.reject(signal.reason);
-  return new Promise<Lease>((resolve, reject) => {
-    new LeaseRequest(backend, config, scheduler, signal, resolve, reject);
-  });
+  return new LeaseRequest<Lease>(backend, config, scheduler, signal, null).promise();
+}
+
+/**
+ * `run(task)` (rule 22): waits as {@link leasePermits} does, then calls `task(lease)` holding the
+ * lease, releases it once the task's result settles (however it settles, a synchronous throw
+ * included), and settles as the task did. One Promise per call: the grantee runs the task itself.
+ */
+export function runPermits<T>(
+  backend: PermitBackend,
+  config: WaitConfig,
+  scheduler: SchedulerLike | undefined,
+  signal: AbortSignal | undefined,
+  task: (lease: Lease) => T | PromiseLike<T>,
+): Promise<T> {
+  if (signal?.aborted === true) return Promise.reject(signal.reason);
+  return new LeaseRequest<T>(backend, config, scheduler, signal, task).promise();
 }
 
 /** One `lease()` call: the grantee that settles its Promise. */
-class LeaseRequest extends PermitRequest {
+class LeaseRequest<T> extends PermitRequest {
   private watch: AbortWatch | null = null;
+  /** Its Promise's resolvers, once {@link promise} made it (after `ask`: answered later). */
+  private resolveLater: ((value: T | PromiseLike<T>) => void) | null = null;
+  private rejectLater: ((reason: unknown) => void) | null = null;
+  /** The Promise of an answer given inside `ask` (a free permit: the common case). */
+  private answeredNow: Promise<T> | null = null;
 
   constructor(
     private readonly backend: PermitBackend,
     private readonly config: WaitConfig,
     scheduler: SchedulerLike | undefined,
     signal: AbortSignal | undefined,
-    private readonly resolve: (lease: Lease) => void,
-    private readonly reject: (reason: unknown) => void,
+    /** For `run()`: the task to run holding the lease; `null` for `lease()` (resolves with it). */
+    private readonly task: ((lease: Lease) => T | PromiseLike<T>) | null,
   ) {
     super();
     if (signal !== undefined) this.watch = AbortWatch.add(signal, this);
     this.ask(backend, config, scheduler);
+  }
+
+  /**
+   * The Promise of this request: settled already when the backend answered inside the call (no
+   * executor, no resolver closures: `Promise.resolve(lease)`), else settled by the answer to come.
+   */
+  promise(): Promise<T> {
+    return (
+      this.answeredNow ??
+      new Promise<T>((resolve, reject) => {
+        this.resolveLater = resolve;
+        this.rejectLater = reject;
+      })
+    );
+  }
+
+  private resolve(value: T | PromiseLike<T>): void {
+    if (this.resolveLater !== null) this.resolveLater(value);
+    else this.answeredNow = Promise.resolve(value);
+  }
+
+  private reject(reason: unknown): void {
+    if (this.rejectLater !== null) this.rejectLater(reason);
+    else this.answeredNow = Promise.reject(reason);
   }
 
   /** The signal aborted: withdraws the request unless it was answered first. */
@@ -56,7 +99,36 @@ class LeaseRequest extends PermitRequest {
 
   protected onGrant(lease: Lease): void {
     this.stopListening();
-    this.resolve(lease);
+    const { task } = this;
+    if (task === null) {
+      this.resolve(lease as T);
+      return;
+    }
+    let result: T | PromiseLike<T>;
+    try {
+      result = task(lease);
+    } catch (error) {
+      lease.release();
+      this.reject(error);
+      return;
+    }
+    if (!isThenable(result)) {
+      lease.release();
+      this.resolve(result);
+      return;
+    }
+    this.resolve(
+      Promise.resolve(result).then(
+        (value) => {
+          lease.release();
+          return value;
+        },
+        (error: unknown) => {
+          lease.release();
+          throw error;
+        },
+      ),
+    );
   }
 
   protected onTimeout(): void {
@@ -90,6 +162,11 @@ class LeaseRequest extends PermitRequest {
   }
 }
 
+/** A request an AbortSignal can withdraw. */
+interface Abortable {
+  abort(reason: unknown): void;
+}
+
 /**
  * The requests waiting on one AbortSignal, behind one 'abort' listener however many they are:
  * `addEventListener` looks through the listeners already added for a duplicate (so a listener per
@@ -97,20 +174,20 @@ class LeaseRequest extends PermitRequest {
  * listeners. Requests are told in the order they were made; each leaves in O(1) once answered.
  */
 class AbortWatch {
-  private readonly requests = new Set<LeaseRequest>();
+  private readonly requests = new Set<Abortable>();
 
   private constructor(private readonly signal: AbortSignal) {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  static add(signal: AbortSignal, request: LeaseRequest): AbortWatch {
+  static add(signal: AbortSignal, request: Abortable): AbortWatch {
     let watch = watches.get(signal);
     if (watch === undefined) watches.set(signal, (watch = new AbortWatch(signal)));
     watch.requests.add(request);
     return watch;
   }
 
-  remove(request: LeaseRequest): void {
+  remove(request: Abortable): void {
     const { requests } = this;
     requests.delete(request);
     if (requests.size === 0 && watches.get(this.signal) === this) {
@@ -131,18 +208,10 @@ class AbortWatch {
 
 const watches = new WeakMap<AbortSignal, AbortWatch>();
 
-/**
- * `run(task)`: holds a lease while `task(lease)` runs, releases it once the task's result settles
- * (however it settles), and settles as the task did.
- */
-export async function runWithLease<T>(
-  leased: Promise<Lease>,
-  task: (lease: Lease) => T | PromiseLike<T>,
-): Promise<T> {
-  const lease = await leased;
-  try {
-    return await task(lease);
-  } finally {
-    lease.release();
-  }
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<T>).then === 'function'
+  );
 }
