@@ -365,7 +365,9 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
   /**
    * Runs `task` holding permits (p-limit's `limit(fn)`, async-mutex's `runExclusive`): waits as
    * {@link lease} does, calls `task(lease)`, releases the lease once the task's result settles —
-   * however it settles, a synchronous throw included — and settles as the task did.
+   * however it settles, a synchronous throw included — and settles as the task did. The task
+   * starts the moment the permits are held, as a gated stream does (rule 5): inside the `run` call
+   * when they are free, else inside the release that hands them over.
    *
    * @example
    * ```ts
