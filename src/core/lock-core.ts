@@ -140,13 +140,11 @@ export class LockCore {
   }
 
   watchValue(listener: ValueListener): () => void {
-    const watch = this.watchers.watchValue(listener, this.value);
-    return () => this.watchers.unwatchValue(watch);
+    return this.watchers.watchValue(listener);
   }
 
   watchReady(listener: ReadyListener): () => void {
-    const watch = this.watchers.watchReady(listener);
-    return () => this.watchers.unwatchReady(watch);
+    return this.watchers.watchReady(listener);
   }
 
   /** The lock seen by one owner, through the backend contract (a lock has one permit). */
@@ -227,35 +225,23 @@ class WaitingOwner {
 }
 
 /** One request for the lock: ticket, queue node, job and (once granted) lease of one hold level. */
-class LockRequest extends RequestNode<LockRequest> {
+class LockRequest extends RequestNode<LockRequest, LockCore> {
   /** Links in the owner's own list (`prev`/`next` link the lock's queue). */
   ownerPrev: LockRequest | null = null;
   ownerNext: LockRequest | null = null;
   waitingOwner: WaitingOwner | null = null;
 
   constructor(
-    private readonly core: LockCore,
+    engine: LockCore,
     readonly owner: object,
     grantee: PermitGrantee,
     priority: number,
   ) {
-    super(grantee, 1, priority);
-  }
-
-  withdraw(reason?: 'timeout' | 'cancel'): boolean {
-    return this.core.withdraw(this, reason);
+    super(engine, grantee, 1, priority);
   }
 
   protected giveBack(): void {
-    this.core.release(this.owner);
-  }
-
-  protected noteGranted(): void {
-    this.core.counts.grantedAfterQueue(this.queuedAt);
-  }
-
-  protected waitingNow(): number {
-    return this.core.waiting;
+    this.engine.release(this.owner);
   }
 }
 

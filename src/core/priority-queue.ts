@@ -42,12 +42,6 @@ export class PriorityQueue<N extends PriorityNode<N>> {
     return node.prev === null && node.level === this.levels[0];
   }
 
-  /** The last request in serving order (lowest priority, newest), or `null`. */
-  get tail(): N | null {
-    const { levels } = this;
-    return levels.length === 0 ? null : levels[levels.length - 1].tail;
-  }
-
   push(node: N): void {
     const level = this.levelFor(node.priority);
     node.level = level;

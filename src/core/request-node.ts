@@ -1,6 +1,15 @@
 import type { Job } from './grant-loop.js';
 import type { Lease, PermitGrantee, PermitTicket } from './permit-backend.js';
 import type { Level, PriorityNode } from './priority-queue.js';
+import type { StatsCounter } from './stats.js';
+
+/** What a request needs of the engine that queued it. */
+export interface RequestEngine<N> {
+  readonly counts: StatsCounter;
+  readonly waiting: number;
+  /** Takes `node` out of the queue, or gives back its permits if it was assigned but not told. */
+  withdraw(node: N, reason: 'timeout' | 'cancel' | undefined): boolean;
+}
 
 // The states of a request of an in-process engine, and who moves it (docs/semantics.md, rules 3, 6,
 // 7 and 20):
@@ -27,7 +36,7 @@ export type RequestState =
  * One request of an in-process engine, from first to last: a node of its queue, a job of its grant
  * loop once assigned, the caller's ticket, and — once granted — the grantee's lease. One object.
  */
-export abstract class RequestNode<N extends RequestNode<N>>
+export abstract class RequestNode<N extends RequestNode<N, E>, E extends RequestEngine<N>>
   implements PriorityNode<N>, Job, PermitTicket, Lease
 {
   prev: N | null = null;
@@ -44,6 +53,7 @@ export abstract class RequestNode<N extends RequestNode<N>>
   queuedAt = 0;
 
   constructor(
+    protected readonly engine: E,
     public grantee: PermitGrantee | null,
     readonly permits: number,
     readonly priority: number,
@@ -55,12 +65,12 @@ export abstract class RequestNode<N extends RequestNode<N>>
     if (this.state === ASSIGNED) {
       this.state = GRANTED;
       this.grantee = null;
-      this.noteGranted();
+      this.engine.counts.grantedAfterQueue(this.queuedAt); // its wait, or 0 if granted at once
       grantee!.grant(this);
     } else if (this.state === REFUSING) {
       this.state = DONE;
       this.grantee = null;
-      grantee!.refuse({ reason: 'never', waiting: this.waitingNow() });
+      grantee!.refuse({ reason: 'never', waiting: this.engine.waiting });
     }
   }
 
@@ -79,10 +89,10 @@ export abstract class RequestNode<N extends RequestNode<N>>
     this.release();
   }
 
-  abstract withdraw(reason?: 'timeout' | 'cancel'): boolean;
+  withdraw(reason?: 'timeout' | 'cancel'): boolean {
+    return this.engine.withdraw(this as unknown as N, reason);
+  }
+
   /** Gives the held permits back to the engine. */
   protected abstract giveBack(): void;
-  /** Counts the grant (its wait is in `queuedAt`) now that the grantee is told. */
-  protected abstract noteGranted(): void;
-  protected abstract waitingNow(): number;
 }

@@ -125,13 +125,11 @@ export class SemaphoreCore implements PermitBackend {
   }
 
   watchValue(listener: ValueListener): () => void {
-    const watch = this.watchers.watchValue(listener, this.value);
-    return () => this.watchers.unwatchValue(watch);
+    return this.watchers.watchValue(listener);
   }
 
   watchReady(listener: ReadyListener): () => void {
-    const watch = this.watchers.watchReady(listener);
-    return () => this.watchers.unwatchReady(watch);
+    return this.watchers.watchReady(listener);
   }
 
   /** Takes a request out of the queue, or gives back the permits of one not yet told of its grant. */
@@ -210,30 +208,9 @@ export class SemaphoreCore implements PermitBackend {
 }
 
 /** One request of a semaphore, from queued to released: ticket, queue node, job and lease. */
-export class QueuedRequest extends RequestNode<QueuedRequest> {
-  constructor(
-    private readonly core: SemaphoreCore,
-    grantee: PermitGrantee,
-    permits: number,
-    priority: number,
-  ) {
-    super(grantee, permits, priority);
-  }
-
-  withdraw(reason?: 'timeout' | 'cancel'): boolean {
-    return this.core.withdraw(this, reason);
-  }
-
+export class QueuedRequest extends RequestNode<QueuedRequest, SemaphoreCore> {
   protected giveBack(): void {
-    this.core.release(this.permits);
-  }
-
-  protected noteGranted(): void {
-    this.core.counts.grantedAfterQueue(this.queuedAt);
-  }
-
-  protected waitingNow(): number {
-    return this.core.waiting;
+    this.engine.release(this.permits);
   }
 }
 

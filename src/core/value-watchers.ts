@@ -74,8 +74,9 @@ export class ValueWatchers {
     this.wake = new Wake(this);
   }
 
-  /** Adds a value listener and tells it `current` at once. */
-  watchValue(listener: ValueListener, current: number): ValueWatch {
+  /** Adds a value listener and tells it the value now, at once; returns the way to remove it. */
+  watchValue(listener: ValueListener): () => void {
+    const current = this.valueNow();
     const watch: ValueWatch = { listener, since: this.sequence, lastSeen: current };
     this.valueWatches.add(watch);
     this.listeners++;
@@ -84,23 +85,26 @@ export class ValueWatchers {
     this.announced = current;
     this.announcedAfter = this.handoffs;
     listener.next(current);
-    return watch;
+    return () => this.unwatchValue(watch);
   }
 
-  unwatchValue(watch: ValueWatch): void {
+  private unwatchValue(watch: ValueWatch): void {
     if (this.valueWatches.delete(watch)) this.listeners--;
   }
 
-  /** Links a one-shot ready listener at the tail; a later {@link settled} with a value > 0 wakes it. */
-  watchReady(listener: ReadyListener): ReadyWatch {
+  /**
+   * Links a one-shot ready listener at the tail; a later {@link settled} with a value > 0 wakes it.
+   * Returns the way to unlink it.
+   */
+  watchReady(listener: ReadyListener): () => void {
     const watch = new ReadyWatch(listener);
     this.readyWatches.push(watch);
     this.listeners++;
-    return watch;
+    return () => this.unwatchReady(watch);
   }
 
   /** Unlinks a ready listener; does nothing once it was called or removed. */
-  unwatchReady(watch: ReadyWatch): void {
+  private unwatchReady(watch: ReadyWatch): void {
     if (!watch.active) return;
     watch.active = false;
     this.readyWatches.remove(watch);

@@ -1,12 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
-import {
-  PermitRejectedError,
-  PermitTimeoutError,
-  type PermitBackendError,
-  type PermitLostError,
-} from '../errors.js';
-import { PermitRequest, type WaitConfig } from './permit-request.js';
+import type { PermitBackendError, PermitLostError } from '../errors.js';
+import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type WaitConfig } from './permit-request.js';
 import { reportUnhandledError } from './report-error.js';
 
 /**
@@ -53,7 +48,7 @@ class LeaseRequest<T> extends PermitRequest {
 
   constructor(
     private readonly backend: PermitBackend,
-    private readonly config: WaitConfig,
+    config: WaitConfig,
     scheduler: SchedulerLike | undefined,
     signal: AbortSignal | undefined,
     /** For `run()`: the task to run holding the lease; `null` for `lease()` (resolves with it). */
@@ -133,17 +128,12 @@ class LeaseRequest<T> extends PermitRequest {
 
   protected onTimeout(): void {
     this.stopListening();
-    const { permits, timeout } = this.config;
-    this.reject(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
+    this.reject(timeoutErrorFor(this.backend, this.waitConfig!));
   }
 
   protected onRefused(waiting: number, never: boolean): void {
     this.stopListening();
-    const { permits, maxWaiting } = this.config;
-    const bound = never ? this.backend.maxPermits : undefined;
-    this.reject(
-      new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting, bound }),
-    );
+    this.reject(rejectedErrorFor(this.backend, this.waitConfig!, waiting, never));
   }
 
   protected onFailure(error: PermitBackendError): void {

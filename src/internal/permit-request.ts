@@ -7,7 +7,12 @@ import type {
   PermitRefusal,
   PermitTicket,
 } from '../core/permit-backend.js';
-import type { PermitBackendError, PermitLostError } from '../errors.js';
+import {
+  PermitRejectedError,
+  PermitTimeoutError,
+  type PermitBackendError,
+  type PermitLostError,
+} from '../errors.js';
 import { scheduleOrWithdraw } from './schedule.js';
 
 /** How one request waits, fixed when the `acquire()` call or the operator is made. */
@@ -58,6 +63,30 @@ export function waitConfig(
   };
 }
 
+/** The error of a request that timed out (or could not wait: `timeout <= 0`). */
+export function timeoutErrorFor(backend: PermitBackend, config: WaitConfig): PermitTimeoutError {
+  return new PermitTimeoutError({
+    primitive: backend.name,
+    timeout: config.timeout!,
+    permits: config.permits,
+  });
+}
+
+/**
+ * The error of a request refused at once: a full bulkhead (`waiting` others queued), or, `never`,
+ * more permits than the primitive can ever grant (its bound, lowered by `adjust`).
+ */
+export function rejectedErrorFor(
+  backend: PermitBackend,
+  config: WaitConfig,
+  waiting: number,
+  never: boolean,
+): PermitRejectedError {
+  const { permits, maxWaiting } = config;
+  const bound = never ? backend.maxPermits : undefined;
+  return new PermitRejectedError({ primitive: backend.name, permits, waiting, maxWaiting, bound });
+}
+
 /**
  * One request for permits made by the RxJS layer — an `acquire()` subscription, a gated stream, a
  * value of `mergeMapWithPermit` — from the moment it asks until it is answered or withdrawn. It is
@@ -81,7 +110,8 @@ export abstract class PermitRequest implements PermitGrantee {
   timer: Subscription | null = null;
   /** Told of its answer (granted, refused or failed). */
   answered = false;
-  private waitConfig: WaitConfig | null = null;
+  /** How it waits, set by {@link ask}. */
+  protected waitConfig: WaitConfig | null = null;
 
   /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
   protected ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {

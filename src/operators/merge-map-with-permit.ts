@@ -1,12 +1,12 @@
 import { Observable, Subscriber, from, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
-import { PermitRequest } from '../internal/permit-request.js';
+import { PermitRequest, rejectedErrorFor, timeoutErrorFor } from '../internal/permit-request.js';
 import { WaiterQueue, type QueueNode } from '../core/waiter-queue.js';
-import {
+import type {
+  PermitBackendError,
+  PermitLostError,
   PermitRejectedError,
   PermitTimeoutError,
-  type PermitBackendError,
-  type PermitLostError,
 } from '../errors.js';
 import type { PermitPool } from '../types.js';
 import { checkFunction } from '../internal/validate.js';
@@ -198,15 +198,11 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   }
 
   protected onTimeout(): void {
-    const { permits, timeout } = this.merge.config;
-    this.fallBack(new PermitTimeoutError({ primitive: this.merge.backend.name, timeout: timeout!, permits }));
+    this.fallBack(timeoutErrorFor(this.merge.backend, this.merge.config));
   }
 
   protected onRefused(waiting: number, never: boolean): void {
-    const { permits, maxWaiting } = this.merge.config;
-    const { backend } = this.merge;
-    const bound = never ? backend.maxPermits : undefined;
-    this.fallBack(new PermitRejectedError({ primitive: backend.name, permits, waiting, maxWaiting, bound }));
+    this.fallBack(rejectedErrorFor(this.merge.backend, this.merge.config, waiting, never));
   }
 
   protected onFailure(error: PermitBackendError): void {

@@ -7,13 +7,18 @@ import {
   type Subscriber,
 } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
-import {
+import type {
+  PermitBackendError,
+  PermitLostError,
   PermitRejectedError,
   PermitTimeoutError,
-  type PermitBackendError,
-  type PermitLostError,
 } from '../errors.js';
-import { PermitRequest, type WaitConfig } from '../internal/permit-request.js';
+import {
+  PermitRequest,
+  rejectedErrorFor,
+  timeoutErrorFor,
+  type WaitConfig,
+} from '../internal/permit-request.js';
 import { PermitHolder } from './permit-holder.js';
 
 /** The fallback of the `with` option. */
@@ -94,16 +99,11 @@ class GateRequest<T> extends PermitRequest {
   }
 
   protected onTimeout(): void {
-    const { permits, timeout } = this.config;
-    this.fallBack(new PermitTimeoutError({ primitive: this.backend.name, timeout: timeout!, permits }));
+    this.fallBack(timeoutErrorFor(this.backend, this.config));
   }
 
   protected onRefused(waiting: number, never: boolean): void {
-    const { permits, maxWaiting } = this.config;
-    const bound = never ? this.backend.maxPermits : undefined;
-    this.fallBack(
-      new PermitRejectedError({ primitive: this.backend.name, permits, waiting, maxWaiting, bound }),
-    );
+    this.fallBack(rejectedErrorFor(this.backend, this.config, waiting, never));
   }
 
   protected onFailure(error: PermitBackendError): void {

@@ -290,13 +290,11 @@ class SimulatedBackend implements PermitBackend {
   }
 
   watchValue(listener: ValueListener): () => void {
-    const watch = this.watchers.watchValue(listener, this.heardValue);
-    return () => this.watchers.unwatchValue(watch);
+    return this.watchers.watchValue(listener);
   }
 
   watchReady(listener: ReadyListener): () => void {
-    const watch = this.watchers.watchReady(listener);
-    return () => this.watchers.unwatchReady(watch);
+    return this.watchers.watchReady(listener);
   }
 
   /** The client withdrew: the server drops the request, or gives back what it already granted. */
