@@ -11,11 +11,15 @@ const Jasmine = require('jasmine');
 
 const root = path.resolve(__dirname, '..');
 const jasmine = new Jasmine({ projectBaseDir: root });
+// `--helper=<file>` loads a file before the specs (spec/angular's DOM); spec/angular runs in its
+// own step ("angular node suite"), with jsdom, so the other suites keep Node without a DOM.
+const args = process.argv.slice(2);
+const helpers = args.filter((arg) => arg.startsWith('--helper=')).map((arg) => arg.slice('--helper='.length));
+const files = args.filter((arg) => !arg.startsWith('--helper='));
 jasmine.loadConfig({
   spec_dir: '.',
-  spec_files: process.argv.slice(2).length
-    ? process.argv.slice(2)
-    : ['spec/**/*.spec.ts', 'marble-tests/**/*.spec.ts'],
+  helpers,
+  spec_files: files.length ? files : ['spec/**/*.spec.ts', '!spec/angular/**', 'marble-tests/**/*.spec.ts'],
   jsLoader: 'require',
   env: { random: true },
 });

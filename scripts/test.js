@@ -25,6 +25,19 @@ const steps = [
   { name: 'prettier', cmd: [bin('prettier'), ['--check', '.']] },
   { name: 'node suites', cmd: [node, [path.join(__dirname, 'jasmine-node.js')]], results: 'node.json' },
   {
+    // spec/angular (TestBed) in Node, with jsdom's DOM; the browser suites run the same files.
+    name: 'angular node suite',
+    cmd: [
+      node,
+      [
+        path.join(__dirname, 'jasmine-node.js'),
+        '--helper=spec/angular/jsdom-setup.node.js',
+        'spec/angular/**/*.spec.ts',
+      ],
+    ],
+    results: 'angular-node.json',
+  },
+  {
     name: 'browser suites',
     cmd: [node, [require.resolve('karma/bin/karma'), 'start', 'karma.conf.js', '--single-run']],
     results: 'browser.json',
