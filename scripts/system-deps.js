@@ -23,6 +23,13 @@ const requirements = {
     binaries: ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'],
     debianPackage: 'chromium',
   },
+  'redis-server': {
+    label: 'redis-server',
+    purpose: 'the Redis specs of the node suites (RedisSemaphore)',
+    env: 'REDIS_SERVER', // the program scripts/redis-server.js starts
+    binaries: ['redis-server'],
+    debianPackage: 'redis-server',
+  },
 };
 
 function isExecutableFile(file) {

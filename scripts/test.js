@@ -5,10 +5,11 @@
 // test; the two suites report their own counts. Ends with one plain `N passed, N failed` line, and
 // every failed step adds at least one to `failed`, whatever its results file says.
 //
-// Before any step, the programs the selected steps need (Chromium for the browser suites; see
-// scripts/system-deps.js) are found, or installed with apt-get when running as root, and passed on
-// (CHROME_BIN). When one is missing and cannot be installed, the run stops at once and says what to
-// install. `node scripts/test.js <step name>...` runs only the named steps.
+// Before any step, the programs the selected steps need (Chromium for the browser suites,
+// redis-server for the node suites; see scripts/system-deps.js) are found, or installed with
+// apt-get when running as root, and passed on (CHROME_BIN, REDIS_SERVER). When one is missing and
+// cannot be installed, the run stops at once and says what to install. `node scripts/test.js
+// <step name>...` runs only the named steps.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
@@ -23,7 +24,13 @@ const steps = [
   { name: 'typecheck', cmd: [bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']] },
   { name: 'eslint', cmd: [bin('eslint'), ['.']] },
   { name: 'prettier', cmd: [bin('prettier'), ['--check', '.']] },
-  { name: 'node suites', cmd: [node, [path.join(__dirname, 'jasmine-node.js')]], results: 'node.json' },
+  {
+    // One redis-server for the whole step (scripts/redis-server.js), stopped after it.
+    name: 'node suites',
+    cmd: [node, [path.join(__dirname, 'redis-server.js'), node, path.join(__dirname, 'jasmine-node.js')]],
+    results: 'node.json',
+    needs: ['redis-server'],
+  },
   {
     // spec/angular (TestBed) in Node, with jsdom's DOM; the browser suites run the same files.
     name: 'angular node suite',
