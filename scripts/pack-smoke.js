@@ -59,7 +59,10 @@ console.log('ok: ' + line);
 // under --strict) or do not fit together (a Semaphore is an Observable<number> of rxjs's own).
 const consumer = `import { Semaphore, BoundedSemaphore, OverReleaseError, withPermit, mergeMapWithPermit, type PermitPool } from 'rxjs-permits';
 import { SimulatedRemoteSemaphore } from 'rxjs-permits/testing';
+import type { RedisSemaphore } from 'rxjs-permits/redis';
 import { of, type Observable } from 'rxjs';
+
+export type RedisPool = RedisSemaphore extends PermitPool ? true : never;
 
 export const remote: PermitPool = new SimulatedRemoteSemaphore(1, { latency: 5 });
 
@@ -150,6 +153,18 @@ function smoke(tarball, rxjsVersion, label) {
     }
   };
   for (const file of ['smoke.mjs', 'smoke.cjs']) check(file, () => run(process.execPath, [file], project));
+  // rxjs-permits/redis loads without its optional peers (ioredis, redis) and checks its client.
+  const redisCheck = (load) =>
+    `${load}\ntry { new RedisSemaphore({}, 'k', { permits: 1 }); process.exit(1); } catch (e) { if (!(e instanceof TypeError)) throw e; }\nconsole.log('ok: redis entry point');`;
+  fs.writeFileSync(
+    path.join(project, 'redis.mjs'),
+    redisCheck("import { RedisSemaphore } from 'rxjs-permits/redis';"),
+  );
+  fs.writeFileSync(
+    path.join(project, 'redis.cjs'),
+    redisCheck("const { RedisSemaphore } = require('rxjs-permits/redis');"),
+  );
+  for (const file of ['redis.mjs', 'redis.cjs']) check(file, () => run(process.execPath, [file], project));
   for (const { name, files, flags } of tscRuns) {
     check(name, () =>
       run(
