@@ -10,6 +10,7 @@ const { execFileSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { angularSmoke, noAngularInstalled } = require('./pack-smoke-angular');
 
 const root = path.resolve(__dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -152,6 +153,7 @@ function smoke(tarball, rxjsVersion, label) {
       if (lines.length > 8) console.log(`  ... ${lines.length - 8} more lines`);
     }
   };
+  check('optional peers', () => noAngularInstalled(project));
   for (const file of ['smoke.mjs', 'smoke.cjs']) check(file, () => run(process.execPath, [file], project));
   // rxjs-permits/redis loads without its optional peers (ioredis, redis) and checks its client.
   const redisCheck = (load) =>
@@ -196,6 +198,12 @@ try {
       failed = true;
       console.log(`${label}: FAILED: ${error.message}`);
     }
+  }
+  try {
+    if (angularSmoke({ tarball, project: path.join(work, 'angular'), npm, run }) > 0) failed = true;
+  } catch (error) {
+    failed = true;
+    console.log(`Angular: FAILED: ${error.message}`);
   }
 } catch (error) {
   failed = true;
