@@ -50,6 +50,13 @@ const steps = [
     results: 'browser.json',
     needs: ['chromium'],
   },
+  {
+    // The Angular demo in Chromium (playwright-core): most requests in flight, FIFO, the page's count.
+    name: 'angular e2e',
+    cmd: [node, [path.join(__dirname, 'e2e-angular.js')]],
+    results: 'angular-e2e.json',
+    needs: ['chromium'],
+  },
   { name: 'heap leak check', cmd: [node, ['--expose-gc', path.join(root, 'bench', 'leaks.js')]] },
   { name: 'build', cmd: [node, [path.join(__dirname, 'build.js')]] },
   { name: 'publint', cmd: [bin('publint'), []] },
