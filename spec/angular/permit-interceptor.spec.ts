@@ -15,7 +15,7 @@ import {
   provideHttpClientTesting,
   type TestRequest,
 } from '@angular/common/http/testing';
-import { InjectionToken } from '@angular/core';
+import { InjectionToken, inject } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { VirtualTimeScheduler, of, throwError, type Observable, type Subscription } from 'rxjs';
 import {
@@ -343,6 +343,18 @@ describe('permitInterceptor (TestBed, HttpTestingController)', () => {
       track(http.get('/list'));
       expect(arrived().map((req) => req.request.url)).toEqual(['/upload/1', '/list', '/list']);
       expect(uploads.waiting).toBe(1);
+    });
+
+    it('runs the selector in the injection context: it may inject() a pool', () => {
+      const UPLOADS = new InjectionToken<PermitPool>('UPLOADS', {
+        providedIn: 'root',
+        factory: () => new Semaphore(1),
+      });
+      setup([permitInterceptor((req) => (req.url.startsWith('/upload') ? inject(UPLOADS) : null))]);
+      track(http.post('/upload/1', 'a'));
+      track(http.post('/upload/2', 'b'));
+      expect(arrived().map((req) => req.request.url)).toEqual(['/upload/1']);
+      expect(TestBed.inject(UPLOADS).waiting).toBe(1);
     });
 
     it('fails the request when a selector returns something else than a pool', () => {
