@@ -44,6 +44,8 @@ const steps = [
     ],
     results: 'angular-node.json',
   },
+  // spec/angular against Angular 20 and 22 too, each installed in a temporary copy.
+  { name: 'angular versions', cmd: [node, [path.join(__dirname, 'angular-versions.js')]] },
   {
     name: 'browser suites',
     cmd: [node, [require.resolve('karma/bin/karma'), 'start', 'karma.conf.js', '--single-run']],
