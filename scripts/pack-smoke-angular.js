@@ -96,9 +96,9 @@ export const checks: [HttpInterceptorFn, HttpInterceptorFn, HttpContext, (pool: 
 
 /**
  * Installs the tarball with Angular into `project` and runs the checks, printing one line each;
- * returns the number of failures. `run(cmd, args, cwd)` is pack-smoke.js's.
+ * returns the number of failures. `run(cmd, args, cwd)` and `checker(label)` are pack-smoke.js's.
  */
-function angularSmoke({ tarball, project, npm, run }) {
+function angularSmoke({ tarball, project, npm, run, checker }) {
   const devVersion = (name) =>
     JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
   const rxjs = devVersion('rxjs');
@@ -116,19 +116,9 @@ function angularSmoke({ tarball, project, npm, run }) {
   fs.writeFileSync(path.join(project, 'smoke.mjs'), esm);
   fs.writeFileSync(path.join(project, 'smoke.cjs'), cjs);
   for (const file of ['consumer.mts', 'consumer.cts']) fs.writeFileSync(path.join(project, file), consumer);
-  const label = `Angular ${devVersion('@angular/core')}`;
-  let failures = 0;
-  const counted = (name, fn) => {
-    try {
-      console.log(`${label}: ${name}: ${fn().trim() || 'ok'}`);
-    } catch (error) {
-      failures += 1;
-      console.log(`${label}: ${name} FAILED: ${error.message.split('\n')[0]}`);
-      for (const line of `${error.stdout || ''}`.trim().split('\n').slice(0, 8)) console.log(`  ${line}`);
-    }
-  };
-  for (const file of ['smoke.mjs', 'smoke.cjs']) counted(file, () => run(process.execPath, [file], project));
-  counted('tsc nodenext', () =>
+  const { check, failures } = checker(`Angular ${devVersion('@angular/core')}`);
+  for (const file of ['smoke.mjs', 'smoke.cjs']) check(file, () => run(process.execPath, [file], project));
+  check('tsc nodenext', () =>
     run(
       process.execPath,
       [
@@ -149,7 +139,7 @@ function angularSmoke({ tarball, project, npm, run }) {
       project,
     ),
   );
-  return failures;
+  return failures();
 }
 
 module.exports = { angularSmoke, noAngularInstalled };

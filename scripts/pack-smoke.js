@@ -140,19 +140,7 @@ function smoke(tarball, rxjsVersion, label) {
   for (const file of ['consumer.mts', 'consumer.cts', 'consumer.ts']) {
     fs.writeFileSync(path.join(project, file), consumer);
   }
-  let failures = 0;
-  const check = (name, fn) => {
-    try {
-      console.log(`${label}: ${name}: ${fn().trim() || 'ok'}`);
-    } catch (error) {
-      failures += 1;
-      // stdout, like the passes, so the lines stay in order; tsc's first lines are the useful ones.
-      console.log(`${label}: ${name} FAILED: ${error.message.split('\n')[0]}`);
-      const lines = (error.stdout || '').trim().split('\n').filter(Boolean);
-      for (const line of lines.slice(0, 8)) console.log(`  ${line}`);
-      if (lines.length > 8) console.log(`  ... ${lines.length - 8} more lines`);
-    }
-  };
+  const { check, failures } = checker(label);
   check('optional peers', () => noAngularInstalled(project));
   for (const file of ['smoke.mjs', 'smoke.cjs']) check(file, () => run(process.execPath, [file], project));
   // rxjs-permits/redis loads without its optional peers (ioredis, redis) and checks its client.
@@ -176,7 +164,25 @@ function smoke(tarball, rxjsVersion, label) {
       ),
     );
   }
-  return failures;
+  return failures();
+}
+
+/** `check(name, fn)` runs `fn` and prints one line for it; `failures()` counts the failed ones. */
+function checker(label) {
+  let failures = 0;
+  const check = (name, fn) => {
+    try {
+      console.log(`${label}: ${name}: ${fn().trim() || 'ok'}`);
+    } catch (error) {
+      failures += 1;
+      // stdout, like the passes, so the lines stay in order; tsc's first lines are the useful ones.
+      console.log(`${label}: ${name} FAILED: ${error.message.split('\n')[0]}`);
+      const lines = (error.stdout || '').trim().split('\n').filter(Boolean);
+      for (const line of lines.slice(0, 8)) console.log(`  ${line}`);
+      if (lines.length > 8) console.log(`  ... ${lines.length - 8} more lines`);
+    }
+  };
+  return { check, failures: () => failures };
 }
 
 let failed = false;
@@ -200,7 +206,7 @@ try {
     }
   }
   try {
-    if (angularSmoke({ tarball, project: path.join(work, 'angular'), npm, run }) > 0) failed = true;
+    if (angularSmoke({ tarball, project: path.join(work, 'angular'), npm, run, checker }) > 0) failed = true;
   } catch (error) {
     failed = true;
     console.log(`Angular: FAILED: ${error.message}`);

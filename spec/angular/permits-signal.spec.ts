@@ -43,6 +43,20 @@ describe('permitsSignal', () => {
     expect(text()).toBe('3 of 3 free');
   });
 
+  it("stops following the pool when the component is destroyed (the component's injector)", async () => {
+    configureZoneless([]);
+    const fixture = TestBed.createComponent(PermitsStatusComponent);
+    const pool = TestBed.inject(POOL);
+    const free = fixture.componentInstance.free;
+    await fixture.whenStable();
+    pool.tryAcquire();
+    expect(free()).toBe(2);
+    fixture.destroy();
+    pool.release();
+    expect(free()).toBe(2);
+    expect(pool.value).toBe(3);
+  });
+
   it('holds the value at once, follows each change, and stops when its injector is destroyed', () => {
     configureZoneless([]);
     const pool = new Semaphore(2);
