@@ -1,83 +1,103 @@
-import { WaiterQueue, type QueueNode } from './waiter-queue.js';
+import type { QueueNode } from './waiter-queue.js';
 
-/** A node of a {@link PriorityQueue}: its priority, and the level it sits in while queued. */
+/** A node of a {@link PriorityQueue}: the queue links nodes through `prev`/`next` and reads `priority`. */
 export interface PriorityNode<N extends PriorityNode<N>> extends QueueNode<N> {
   readonly priority: number;
-  level: Level<N> | null;
-}
-
-/** The FIFO of one priority. */
-export class Level<N extends PriorityNode<N>> extends WaiterQueue<N> {
-  constructor(readonly priority: number) {
-    super();
-  }
 }
 
 /**
  * Queued requests in the order they are served: by priority (higher first), then by arrival (docs/
- * semantics.md, rule 19). One FIFO per priority present, kept in an array sorted by priority, so
- * with P distinct priorities queued, push is O(P) at worst (O(1) for an existing level), removal of
- * any node O(1) (plus O(P) when its level empties), and the head O(1). With every priority 0 there
- * is one level, and it is a plain FIFO.
+ * semantics.md, rule 19). One intrusive doubly linked list in serving order, plus the last node of
+ * every priority but the lowest queued (`lasts`), which is all an insertion needs. With every
+ * priority equal — the common case — `lasts` stays empty and the queue is a plain FIFO: push, head
+ * and removal of any node are O(1) and allocate nothing. With P distinct priorities queued, pushing
+ * above the lowest is O(P), and removing the last node of a level O(P); everything else stays O(1).
  */
 export class PriorityQueue<N extends PriorityNode<N>> {
-  /** Non-empty levels, highest priority first. */
-  private readonly levels: Level<N>[] = [];
-  /** An emptied level kept for reuse, so a queue that empties and fills again allocates nothing. */
-  private spare: Level<N> | null = null;
-  length = 0;
-
   /** The next request to serve, or `null`. */
-  get head(): N | null {
-    return this.levels.length === 0 ? null : this.levels[0].head;
-  }
+  head: N | null = null;
+  tail: N | null = null;
+  length = 0;
+  /**
+   * The last node of each priority queued except the tail's (the lowest), highest priority first.
+   */
+  private readonly lasts: N[] = [];
 
   /** The highest priority queued; `-Infinity` when nothing is. */
   get topPriority(): number {
-    return this.levels.length === 0 ? -Infinity : this.levels[0].priority;
+    return this.head === null ? -Infinity : this.head.priority;
   }
 
-  /** Whether `node` is the next request to serve. */
+  /** Whether `node`, which must be queued here, is the next request to serve. */
   isHead(node: N): boolean {
-    return node.prev === null && node.level === this.levels[0];
+    return node === this.head;
   }
 
   push(node: N): void {
-    const level = this.levelFor(node.priority);
-    node.level = level;
-    level.push(node);
+    const tail = this.tail;
     this.length++;
+    if (tail === null) {
+      node.prev = node.next = null;
+      this.head = this.tail = node;
+    } else if (node.priority <= tail.priority) {
+      // Behind everything: FIFO within its priority, or a new lowest level (the old tail then ends
+      // its level).
+      if (node.priority < tail.priority) this.lasts.push(tail);
+      node.prev = tail;
+      node.next = null;
+      tail.next = node;
+      this.tail = node;
+    } else {
+      this.insertAbove(node);
+    }
   }
 
   /** Unlinks `node`, which must be in this queue. */
   remove(node: N): void {
-    const level = node.level!;
-    node.level = null;
-    level.remove(node);
-    this.length--;
-    if (level.length === 0) {
-      this.levels.splice(this.levels.indexOf(level), 1);
-      this.spare = level;
+    const { prev, next } = node;
+    if (next === null) {
+      // The tail: if the node before it ends a higher level, that level is now the tail's.
+      this.tail = prev;
+      if (prev !== null && prev.priority !== node.priority) this.lasts.pop();
+    } else {
+      next.prev = prev;
+      // The last node of a level above the lowest.
+      if (next.priority !== node.priority) this.replaceLast(node, prev);
     }
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    node.prev = node.next = null;
+    this.length--;
   }
 
   /** The next node in serving order after `node`, or `null`. */
   after(node: N): N | null {
-    if (node.next !== null) return node.next;
-    const { levels } = this;
-    const index = levels.indexOf(node.level!);
-    return index + 1 < levels.length ? levels[index + 1].head : null;
+    return node.next;
   }
 
-  private levelFor(priority: number): Level<N> {
-    const { levels } = this;
-    let index = 0;
-    while (index < levels.length && levels[index].priority > priority) index++;
-    if (index < levels.length && levels[index].priority === priority) return levels[index];
-    let level = this.spare;
-    if (level !== null && level.priority === priority) this.spare = null;
-    else level = new Level<N>(priority);
-    levels.splice(index, 0, level);
-    return level;
+  /** Pushes `node` whose priority is above the tail's: after the last node of equal or higher one. */
+  private insertAbove(node: N): void {
+    const { lasts } = this;
+    const { priority } = node;
+    // lasts[i] ends a level; find the first level (from the lowest) whose priority is >= priority.
+    let index = lasts.length - 1;
+    while (index >= 0 && lasts[index].priority < priority) index--;
+    const before = index >= 0 ? lasts[index] : null;
+    if (before !== null && before.priority === priority) lasts[index] = node;
+    else lasts.splice(index + 1, 0, node);
+    const after = before === null ? this.head! : before.next!;
+    node.prev = before;
+    node.next = after;
+    after.prev = node;
+    if (before === null) this.head = node;
+    else before.next = node;
+  }
+
+  /** `node`, the last of its level (not the lowest), leaves: `prev` ends that level now, if of it. */
+  private replaceLast(node: N, prev: N | null): void {
+    const { lasts } = this;
+    const index = lasts.indexOf(node);
+    if (prev !== null && prev.priority === node.priority) lasts[index] = prev;
+    else lasts.splice(index, 1);
   }
 }

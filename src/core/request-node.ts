@@ -1,6 +1,6 @@
 import type { Job } from './grant-loop.js';
 import type { Lease, PermitGrantee, PermitTicket } from './permit-backend.js';
-import type { Level, PriorityNode } from './priority-queue.js';
+import type { PriorityNode } from './priority-queue.js';
 import type { StatsCounter } from './stats.js';
 
 /** What a request needs of the engine that queued it. */
@@ -41,7 +41,6 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
 {
   prev: N | null = null;
   next: N | null = null;
-  level: Level<N> | null = null;
   nextJob: Job | null = null;
   state: RequestState = QUEUED;
   /** The fencing token, drawn when the permits are assigned. */
@@ -52,12 +51,21 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
    */
   queuedAt = 0;
 
-  constructor(
-    protected readonly engine: E,
-    public grantee: PermitGrantee | null,
-    readonly permits: number,
-    readonly priority: number,
-  ) {}
+  /**
+   * Set when it is made, or — for a grantee that is its own node (see `QueuedRequest`) — when the
+   * engine takes it in: the engine, who is told, how many permits, at what priority.
+   */
+  engine: E;
+  grantee: PermitGrantee | null;
+  permits: number;
+  priority: number;
+
+  constructor(engine: E, grantee: PermitGrantee | null, permits: number, priority: number) {
+    this.engine = engine;
+    this.grantee = grantee;
+    this.permits = permits;
+    this.priority = priority;
+  }
 
   /** Tells the grantee of its grant (or of a refusal decided while it was queued). */
   runJob(): void {

@@ -72,16 +72,28 @@ export class SemaphoreCore implements PermitBackend {
   request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
     const { permits, priority, maxWaiting } = demand;
     if (permits > this.bound) return this.refuse(grantee, 'never');
+    // A grantee that is a request node not yet asked of an engine is its own node, ticket and lease.
+    const own = grantee instanceof QueuedRequest && grantee.engine === null ? grantee : null;
     // Granted at once when nobody of equal or higher priority is queued and the permits are free.
     if (this.value >= permits && priority > this.queue.topPriority) {
       this.value -= permits;
-      const grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
+      let grant: Job & PermitTicket;
+      if (own !== null) {
+        this.adopt(own, grantee, permits, priority);
+        own.state = ASSIGNED; // its wait, `queuedAt`, is 0
+        own.token = ++this.lastToken;
+        grant = own;
+      } else {
+        grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
+      }
       if (this.watchers.listeners !== 0) this.watchers.settled(this.value, this.loop);
       this.loop.grantNow(grant);
       return grant;
     }
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
-    const node = new QueuedRequest(this, grantee, permits, priority);
+    let node: QueuedRequest;
+    if (own !== null) this.adopt((node = own), grantee, permits, priority);
+    else node = new QueuedRequest(this, grantee, permits, priority);
     node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
     this.queue.push(node);
     this.counts.queued(this.queue.length);
@@ -134,32 +146,38 @@ export class SemaphoreCore implements PermitBackend {
 
   /** Takes a request out of the queue, or gives back the permits of one not yet told of its grant. */
   withdraw(node: QueuedRequest, reason: 'timeout' | 'cancel' | undefined): boolean {
-    switch (node.state) {
-      case QUEUED: {
-        const wasHead = this.queue.isHead(node);
-        this.queue.remove(node);
-        node.state = DONE;
-        node.grantee = null;
-        this.counts.left(reason);
-        // A withdrawn weighted head may have blocked smaller requests behind it (rule 7).
-        if (wasHead) {
-          this.grantQueued();
-          this.settle();
-        }
-        return true;
-      }
-      case ASSIGNED:
-        // Assigned, withdrawn before its grantee was told: never granted; the permits go back.
-        node.state = DONE;
-        node.grantee = null;
-        this.counts.left(reason);
-        this.value += node.permits;
+    if (node.state === QUEUED) {
+      const queue = this.queue;
+      const wasHead = node === queue.head;
+      queue.remove(node);
+      node.state = DONE;
+      node.grantee = null;
+      if (reason === 'timeout') this.counts.timedOut++;
+      else this.counts.withdrawn++;
+      // A withdrawn weighted head may have blocked smaller requests behind it (rule 7).
+      if (wasHead) {
         this.grantQueued();
         this.settle();
-        return true;
-      default:
-        return false;
+      }
+      return true;
     }
+    if (node.state !== ASSIGNED) return false;
+    // Assigned, withdrawn before its grantee was told: never granted; the permits go back.
+    node.state = DONE;
+    node.grantee = null;
+    this.counts.left(reason);
+    this.value += node.permits;
+    this.grantQueued();
+    this.settle();
+    return true;
+  }
+
+  /** Takes in a grantee that is its own request node. */
+  private adopt(node: QueuedRequest, grantee: PermitGrantee, permits: number, priority: number): void {
+    node.engine = this;
+    node.grantee = grantee;
+    node.permits = permits;
+    node.priority = priority;
   }
 
   /** Refuses a request that was never queued: its grantee is told now, inside `request`. */
@@ -207,7 +225,14 @@ export class SemaphoreCore implements PermitBackend {
   }
 }
 
-/** One request of a semaphore, from queued to released: ticket, queue node, job and lease. */
+/**
+ * One request of a semaphore, from queued to released: ticket, queue node, job and lease.
+ *
+ * A grantee may extend it (the RxJS layer's requests do, through `PermitRequest`), made with no
+ * engine: the first `SemaphoreCore` it is asked of then takes the grantee itself as its node, ticket
+ * and lease — one object per request instead of two (fewer bytes per queued request, no allocation
+ * for a grant made at once). Asked of any other backend, its node fields stay unused.
+ */
 export class QueuedRequest extends RequestNode<QueuedRequest, SemaphoreCore> {
   protected giveBack(): void {
     this.engine.release(this.permits);

@@ -13,6 +13,8 @@ import {
   type PermitBackendError,
   type PermitLostError,
 } from '../errors.js';
+import { DONE, QUEUED } from '../core/request-node.js';
+import { QueuedRequest, type SemaphoreCore } from '../core/semaphore-core.js';
 import { scheduleOrWithdraw } from './schedule.js';
 
 /** How one request waits, fixed when the `acquire()` call or the operator is made. */
@@ -105,13 +107,24 @@ export function rejectedErrorFor(
  * A timeout or an unsubscribe that comes after the answer withdraws nothing (the ticket says so),
  * so a permit is never lost or given twice, whatever their order in one frame.
  */
-export abstract class PermitRequest implements PermitGrantee {
+export abstract class PermitRequest extends QueuedRequest implements PermitGrantee {
   ticket: PermitTicket | null = null;
   timer: Subscription | null = null;
-  /** Told of its answer (granted, refused or failed). */
-  answered = false;
   /** How it waits, set by {@link ask}. */
   protected waitConfig: WaitConfig | null = null;
+
+  constructor() {
+    // No engine yet: asked of a `SemaphoreCore`, it becomes that engine's node, ticket and lease.
+    super(null as unknown as SemaphoreCore, null, 0, 0);
+  }
+
+  /**
+   * Told of its answer (granted, refused or failed). Its node state says it: QUEUED until then
+   * (also when the node is unused: another backend), after it never again.
+   */
+  get answered(): boolean {
+    return this.state !== QUEUED;
+  }
 
   /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
   protected ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
@@ -166,7 +179,8 @@ export abstract class PermitRequest implements PermitGrantee {
   protected abstract onLost(error: PermitLostError): void;
 
   private answer(): void {
-    this.answered = true;
+    // A node granted by its engine is GRANTED already; any other answer ends its node's life.
+    if (this.state === QUEUED) this.state = DONE;
     this.timer?.unsubscribe();
     this.timer = null;
   }

@@ -42,10 +42,5 @@ export function boundedPermit<T, R = T>(
   const { target, config } = gateConfig<T | R>('boundedPermit', semaphore, options, 0);
   const backend = target.backend;
   if (backend.unlimited === true) return (source) => source; // rule 14: untouched
-  return (source) =>
-    gate<T | R>(
-      () => source,
-      () => backend,
-      config,
-    );
+  return (source) => gate<T | R>(source, backend, config);
 }

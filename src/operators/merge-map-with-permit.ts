@@ -1,7 +1,6 @@
 import { Observable, Subscriber, from, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import { PermitRequest, rejectedErrorFor, timeoutErrorFor } from '../internal/permit-request.js';
-import { WaiterQueue, type QueueNode } from '../core/waiter-queue.js';
 import type {
   PermitBackendError,
   PermitLostError,
@@ -86,8 +85,12 @@ function concurrencyHint(value: unknown): string {
 
 /** The state of one subscription: counts, and the values whose requests are still queued. */
 class PermitMerge<T, R> {
-  /** Values whose request is queued, so that they can all be withdrawn. */
-  readonly queued = new WaiterQueue<QueuedValue<T, R>>();
+  /**
+   * Values whose request is queued, oldest first, so that they can all be withdrawn: a list linked
+   * through their `older`/`newer` fields (their `prev`/`next` link them in the engine's queue).
+   */
+  oldestQueued: QueuedValue<T, R> | null = null;
+  newestQueued: QueuedValue<T, R> | null = null;
   /** Inners running now, fallbacks (which hold no permit) included: cut off on an error. */
   readonly running = new Set<MergeInnerSubscriber<T, R>>();
   /** Values not finished yet: queued, or with a running inner. */
@@ -108,7 +111,11 @@ class PermitMerge<T, R> {
     if (this.closed) return;
     this.active++;
     const entry = new QueuedValue(this, value, this.index++);
-    this.queued.push(entry);
+    const newest = this.newestQueued;
+    entry.older = newest;
+    if (newest === null) this.oldestQueued = entry;
+    else newest.newer = entry;
+    this.newestQueued = entry;
     entry.start();
   }
 
@@ -152,10 +159,20 @@ class PermitMerge<T, R> {
     // Newest first: withdrawing a queued request can grant the ones behind it (rule 7), which must
     // not be values of this merge, so only the last withdrawal (the oldest) re-examines the queue.
     let entry: QueuedValue<T, R> | null;
-    while ((entry = this.queued.tail) !== null) {
-      this.queued.remove(entry);
+    while ((entry = this.newestQueued) !== null) {
+      this.unqueue(entry);
       entry.cancel();
     }
+  }
+
+  /** Takes `entry` out of the values queued. */
+  unqueue(entry: QueuedValue<T, R>): void {
+    const { older, newer } = entry;
+    if (older === null) this.oldestQueued = newer;
+    else older.newer = newer;
+    if (newer === null) this.newestQueued = older;
+    else newer.older = older;
+    entry.older = entry.newer = null;
   }
 }
 
@@ -164,10 +181,10 @@ const RUNNING = 1;
 const DONE = 2;
 
 /** One source value: queued for its permits, then the grantee that starts its inner. */
-class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T, R>> {
-  prev: QueuedValue<T, R> | null = null;
-  next: QueuedValue<T, R> | null = null;
-  state = WAITING;
+class QueuedValue<T, R> extends PermitRequest {
+  older: QueuedValue<T, R> | null = null;
+  newer: QueuedValue<T, R> | null = null;
+  phase = WAITING;
   private inner: MergeInnerSubscriber<T, R> | null = null;
 
   constructor(
@@ -206,7 +223,7 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   }
 
   protected onFailure(error: PermitBackendError): void {
-    if (this.state === DONE) return;
+    if (this.phase === DONE) return;
     this.leaveQueue();
     this.value = undefined;
     this.merge.fail(error);
@@ -218,7 +235,7 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
 
   /** Withdraws the request of a value still queued (the merge is being torn down). */
   cancel(): void {
-    this.state = DONE;
+    this.phase = DONE;
     this.unsubscribe();
     this.value = undefined;
   }
@@ -226,7 +243,7 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   /** A timeout or a refusal: the fallback's stream replaces the inner, or the merge errors. */
   private fallBack(error: PermitTimeoutError | PermitRejectedError): void {
     // The withdrawal may have let another user run and close this merge (which dropped this value).
-    if (this.state === DONE) return;
+    if (this.phase === DONE) return;
     const merge = this.merge;
     this.leaveQueue();
     this.value = undefined;
@@ -236,8 +253,8 @@ class QueuedValue<T, R> extends PermitRequest implements QueueNode<QueuedValue<T
   }
 
   private leaveQueue(): void {
-    this.state = RUNNING;
-    this.merge.queued.remove(this);
+    this.phase = RUNNING;
+    this.merge.unqueue(this);
   }
 }
 

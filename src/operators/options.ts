@@ -57,6 +57,10 @@ export interface BoundedPermitOptions<T> extends PermitOptions<T> {
 const PERMIT_OPTIONS = ['permits', 'priority', 'timeout', 'scheduler', 'with'] as const;
 const BOUNDED_PERMIT_OPTIONS = [...PERMIT_OPTIONS, 'maxWaiting'] as const;
 
+/** The configuration of an operator made with no options, per primitive. */
+const gateDefaults = new WeakMap<GateTarget, GateConfig<unknown>>();
+const boundedDefaults = new WeakMap<GateTarget, GateConfig<unknown>>();
+
 /**
  * Checks an operator's arguments when the operator is created, and fixes its configuration.
  *
@@ -71,6 +75,18 @@ export function gateConfig<T>(
   hint?: (value: unknown) => string,
 ): { target: GateTarget; config: GateConfig<T> } {
   const target = gateTargetOf(where, 'semaphore', semaphore);
+  if (options === undefined) {
+    // Operators are often made per value (inside a `mergeMap`): the default configuration of a
+    // primitive is built once. Only the permits' check depends on the moment (`adjust` moves a bound).
+    const defaults = defaultMaxWaiting === Infinity ? gateDefaults : boundedDefaults;
+    const config = defaults.get(target);
+    if (config !== undefined && target.backend.maxPermits >= 1) {
+      return { target, config: config as GateConfig<T> };
+    }
+    const made = gateConfig<T>(where, semaphore, {}, defaultMaxWaiting, hint);
+    defaults.set(target, made.config as GateConfig<unknown>);
+    return made;
+  }
   const known = defaultMaxWaiting === Infinity ? PERMIT_OPTIONS : BOUNDED_PERMIT_OPTIONS;
   const opts = checkOptions<BoundedPermitOptions<T>>(where, options, known, hint);
   const permits = checkPermits(

@@ -37,20 +37,23 @@ const plainHolder = <T>(downstream: Subscriber<T>, lease: Lease): PermitHolder<T
   new PermitHolder(downstream, lease);
 
 /**
- * Gates a stream: each subscription requests the permits and subscribes `sourceFor(lease)` only
- * once it holds them (synchronously when they are free), through a holder that gives them back
- * exactly once. Used by `withPermit`, `boundedPermit`, `usingLease` and `reentrant`.
+ * Gates a stream: each subscription requests the permits and subscribes the source only once it
+ * holds them (synchronously when they are free), through a holder that gives them back exactly once.
+ * Used by `withPermit`, `boundedPermit`, `usingLease` and `reentrant`.
  *
- * @param backendFor The permits of one subscription (an RLock gives each owner its own view).
+ * @param source The gated stream, or a function that makes it from the lease once granted.
+ * @param backend The permits, or a function giving those of one subscription (an RLock gives each
+ * owner its own view). Passed as they are, not wrapped, as this runs once per gated stream.
  */
 export function gate<T>(
-  sourceFor: (lease: Lease) => Observable<T>,
-  backendFor: (downstream: Subscriber<T>) => PermitBackend,
+  source: Observable<T> | ((lease: Lease) => Observable<T>),
+  backend: PermitBackend | ((downstream: Subscriber<T>) => PermitBackend),
   config: GateConfig<T>,
   holderFor: HolderFactory<T> = plainHolder,
 ): Observable<T> {
   return new Observable<T>((downstream) => {
-    const request = new GateRequest(downstream, sourceFor, backendFor(downstream), config, holderFor);
+    const permits = typeof backend === 'function' ? backend(downstream) : backend;
+    const request = new GateRequest(downstream, source, permits, config, holderFor);
     return request.answered ? undefined : request;
   });
 }
@@ -77,7 +80,7 @@ class GateRequest<T> extends PermitRequest {
 
   constructor(
     private readonly downstream: Subscriber<T>,
-    private readonly sourceFor: (lease: Lease) => Observable<T>,
+    private readonly source: Observable<T> | ((lease: Lease) => Observable<T>),
     private readonly backend: PermitBackend,
     private readonly config: GateConfig<T>,
     private readonly holderFor: HolderFactory<T>,
@@ -88,12 +91,14 @@ class GateRequest<T> extends PermitRequest {
 
   protected onGrant(lease: Lease): void {
     const holder = (this.holder = this.holderFor(this.downstream, lease));
-    let source: Observable<T>;
-    try {
-      source = this.sourceFor(lease);
-    } catch (error) {
-      holder.error(error); // a factory that throws: the lease goes back, then the error
-      return;
+    let source = this.source;
+    if (typeof source === 'function') {
+      try {
+        source = source(lease);
+      } catch (error) {
+        holder.error(error); // a factory that throws: the lease goes back, then the error
+        return;
+      }
     }
     source.subscribe(holder);
   }

@@ -85,7 +85,7 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
     core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
   const holderFor = (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
     new LockHolder(downstream, lease, core, (lease as Lease & { readonly owner: object }).owner);
-  return (source) => gate(() => source, backendFor, config, holderFor);
+  return (source) => gate(source, backendFor, config, holderFor);
 }
 
 // Holders are recognised by a registered symbol rather than `instanceof`, so that an app that loads

@@ -40,9 +40,5 @@ export function usingLease<T, R = T>(
   checkFunction('usingLease', 'factory', factory);
   const { target, config } = gateConfig<T | R>('usingLease', semaphore, options, Infinity);
   const backend = target.backend;
-  return gate<T | R>(
-    (lease) => from(factory(lease)),
-    () => backend,
-    config,
-  );
+  return gate<T | R>((lease) => from(factory(lease)), backend, config);
 }

@@ -54,10 +54,5 @@ export function withPermit<T, R = T>(
   const { target, config } = gateConfig<T | R>('withPermit', semaphore, options, Infinity);
   const backend = target.backend;
   if (backend.unlimited === true) return (source) => source; // rule 14: untouched
-  return (source) =>
-    gate<T | R>(
-      () => source,
-      () => backend,
-      config,
-    );
+  return (source) => gate<T | R>(source, backend, config);
 }
