@@ -349,9 +349,11 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * @throws `TypeError` when an option has the wrong type or an unknown key.
    */
   lease(options?: LeaseOptions): Promise<Lease> {
-    // The common call: no options to check, one shared configuration.
-    if (options === undefined && this.backend.maxPermits >= 1) {
-      return leasePermits(this.backend, PLAIN, this.scheduler, undefined);
+    // The common call: no options to check, one shared configuration; free permits taken at once.
+    if (options === undefined) {
+      const lease = this.backend.tryLease?.(PLAIN.demand) ?? null;
+      if (lease !== null) return Promise.resolve(lease);
+      if (this.backend.maxPermits >= 1) return leasePermits(this.backend, PLAIN, this.scheduler, undefined);
     }
     const { config, scheduler, signal } = checkLeaseOptions(
       `${this.label}.lease`,

@@ -7,6 +7,7 @@ import type {
   PermitTicket,
   ValueListener,
 } from './permit-backend.js';
+import { markNotThenable } from './request-node.js';
 import { StatsCounter } from './stats.js';
 
 /**
@@ -28,6 +29,11 @@ export class DummyBackend implements PermitBackend {
     this.counts.granted++;
     grantee.grant(new DummyLease(demand.permits, ++this.lastToken));
     return ANSWERED;
+  }
+
+  tryLease(demand: PermitDemand): Lease {
+    this.counts.granted++;
+    return new DummyLease(demand.permits, ++this.lastToken);
   }
 
   tryAcquire(): boolean {
@@ -78,3 +84,5 @@ class DummyLease implements Lease {
 
 const NOTHING = (): void => {};
 const ANSWERED: PermitTicket = Object.freeze({ withdraw: () => false });
+
+markNotThenable(DummyLease);

@@ -143,6 +143,13 @@ export interface PermitBackend {
   request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket;
   /** Takes `permits` now if that is possible without overtaking any queued request; never queues. */
   tryAcquire(permits: number): boolean;
+  /**
+   * Optional, for speed: the lease of a request granted at once — exactly when {@link request}
+   * would grant it inside the call — without a grantee; else `null`, and nothing happened (the
+   * caller then makes the request). `lease()` and `run()` try it first. A backend that never grants
+   * inside the call leaves it out.
+   */
+  tryLease?(demand: PermitDemand): Lease | null;
   /** Gives back permits taken without a lease (`tryAcquire`, `acquire()`); returns the value after. */
   release(permits: number): number;
   /** Changes the number of permits (rule 20); absent when the backend cannot. */

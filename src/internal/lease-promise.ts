@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
+import { markNotThenable } from '../core/request-node.js';
 import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type WaitConfig } from './permit-request.js';
 import { reportUnhandledError } from './report-error.js';
 
@@ -18,6 +19,8 @@ export function leasePermits(
 ): Promise<Lease> {
   // An already-aborted signal queues nothing.
   if (signal?.aborted === true) return Promise.reject(signal.reason);
+  const lease = backend.tryLease?.(config.demand) ?? null;
+  if (lease !== null) return Promise.resolve(lease); // free: no request object at all
   return new LeaseRequest<Lease>(backend, config, scheduler, signal, null).promise();
 }
 
@@ -34,7 +37,37 @@ export function runPermits<T>(
   task: (lease: Lease) => T | PromiseLike<T>,
 ): Promise<T> {
   if (signal?.aborted === true) return Promise.reject(signal.reason);
+  const lease = backend.tryLease?.(config.demand) ?? null;
+  if (lease !== null) return runHolding(lease, task);
   return new LeaseRequest<T>(backend, config, scheduler, signal, task).promise();
+}
+
+/**
+ * Runs `task(lease)` and releases the lease once its result settles (at once for a plain value or
+ * a synchronous throw); the Promise settles as the task did.
+ */
+function runHolding<T>(lease: Lease, task: (lease: Lease) => T | PromiseLike<T>): Promise<T> {
+  let result: T | PromiseLike<T>;
+  try {
+    result = task(lease);
+  } catch (error) {
+    lease.release();
+    return Promise.reject(error);
+  }
+  if (!isThenable(result)) {
+    lease.release();
+    return Promise.resolve(result);
+  }
+  return Promise.resolve(result).then(
+    (value) => {
+      lease.release();
+      return value;
+    },
+    (error: unknown) => {
+      lease.release();
+      throw error;
+    },
+  );
 }
 
 /** One `lease()` call: the grantee that settles its Promise. */
@@ -99,30 +132,36 @@ class LeaseRequest<T> extends PermitRequest {
       this.resolve(lease as T);
       return;
     }
+    const resolve = this.resolveLater;
+    const reject = this.rejectLater;
+    if (resolve === null || reject === null) {
+      this.answeredNow = runHolding(lease, task); // granted inside the call
+      return;
+    }
+    // Granted later: this request's Promise settles when the task's result does, directly (resolving
+    // it with another Promise would cost that Promise and two more microtask turns).
     let result: T | PromiseLike<T>;
     try {
       result = task(lease);
     } catch (error) {
       lease.release();
-      this.reject(error);
+      reject(error);
       return;
     }
     if (!isThenable(result)) {
       lease.release();
-      this.resolve(result);
+      resolve(result);
       return;
     }
-    this.resolve(
-      Promise.resolve(result).then(
-        (value) => {
-          lease.release();
-          return value;
-        },
-        (error: unknown) => {
-          lease.release();
-          throw error;
-        },
-      ),
+    Promise.resolve(result).then(
+      (value) => {
+        lease.release();
+        resolve(value);
+      },
+      (error: unknown) => {
+        lease.release();
+        reject(error);
+      },
     );
   }
 
@@ -151,6 +190,9 @@ class LeaseRequest<T> extends PermitRequest {
     this.watch = null;
   }
 }
+
+// A queued `lease()` resolves with itself (it is its engine's lease).
+markNotThenable(LeaseRequest);
 
 /** A request an AbortSignal can withdraw. */
 interface Abortable {
