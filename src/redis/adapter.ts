@@ -139,9 +139,12 @@ function ioRedisConnection(client: IoRedisClientLike): RedisConnection {
       return {
         close() {
           stop();
-          if (sub.status === 'end') return Promise.resolve();
+          const status = sub.status;
+          if (status === 'end') return Promise.resolve();
           const ended = new Promise<void>((resolve) => sub.once?.('end', () => resolve()));
           sub.disconnect();
+          // Between two attempts to reconnect there is no socket to close: no 'end' will come.
+          if (status === 'reconnecting' || sub.status === 'end') return Promise.resolve();
           return ended;
         },
       };

@@ -42,6 +42,8 @@ class RedisRequest implements PermitTicket {
   done = false;
   /** Its enqueue script was sent: the server may know it. */
   sent = false;
+  /** The server answered that it queued it. */
+  queued = false;
 
   constructor(
     private readonly backend: RedisBackend,
@@ -104,6 +106,11 @@ export class RedisBackend implements PermitBackend {
   /** The epoch of the state this instance registered with; null until then. */
   private epoch: string | null = null;
   private starting: Promise<void> | null = null;
+  /**
+   * Counts the resets (lost state, expired client): an answer LOST or EXPIRED to a command sent
+   * before the last reset is stale (already handled), and must not reset again.
+   */
+  private generation = 0;
   private subscription: Subscription | null = null;
   private stopReconnect: (() => void) | null = null;
   private readonly requests = new Map<string, RedisRequest>();
@@ -247,7 +254,7 @@ export class RedisBackend implements PermitBackend {
     return request;
   }
 
-  private async send(request: RedisRequest): Promise<void> {
+  private async send(request: RedisRequest, again = false): Promise<void> {
     if (this.closed) {
       this.fail(request, new RedisStateError('the RedisSemaphore was closed'));
       return;
@@ -265,6 +272,7 @@ export class RedisBackend implements PermitBackend {
     }
     const { permits, priority, maxWaiting } = request.demand;
     request.sent = true;
+    const generation = this.generation;
     let reply: Reply;
     try {
       reply = await this.script(SCRIPTS.enqueue, [
@@ -286,6 +294,7 @@ export class RedisBackend implements PermitBackend {
         if (!request.done) this.granted(request, Number(reply[1]), true);
         return;
       case 'Q':
+        request.queued = true;
         this.heard(Number(reply[1]), Number(reply[2]));
         this.counts.queued(Number(reply[2]));
         return;
@@ -296,6 +305,16 @@ export class RedisBackend implements PermitBackend {
       case 'MISMATCH':
         this.mismatch = Number(reply[1]);
         this.fail(request, this.mismatchError(this.mismatch));
+        return;
+      case 'LOST':
+      case 'EXPIRED':
+        // Refused before anything changed: nothing of it is on the server. Every request queued
+        // before fails (the state they were queued in is gone); this one is sent again, once,
+        // after this instance registers again.
+        request.sent = false;
+        if (generation === this.generation) this.failed(reply);
+        if (again) this.fail(request, new RedisStateError(`Redis answered ${String(reply[0])} again`));
+        else void this.send(request, true);
         return;
       default:
         this.failed(reply, request);
@@ -373,9 +392,11 @@ export class RedisBackend implements PermitBackend {
    * client's lease expired and was reaped): leases are lost, requests fail; then it registers again.
    */
   private reset(cause: Error, sameState: boolean): void {
+    this.generation++;
     this.loseAll(cause, false);
+    // Requests still on their way get their own answer (LOST or EXPIRED: they are sent again).
     for (const request of [...this.requests.values()]) {
-      if (request.sent) this.fail(request, cause);
+      if (request.queued) this.fail(request, cause);
     }
     this.orphans.clear();
     if (!sameState) this.epoch = null;
@@ -450,12 +471,13 @@ export class RedisBackend implements PermitBackend {
   /** Sends a release (or withdrawal); if it may not have arrived, the heartbeat sends it again. */
   private async sendRelease(ticket: string, permits: number): Promise<void> {
     if (this.epoch === null) return;
+    const generation = this.generation;
     try {
       const reply = await this.script(SCRIPTS.release, [ticket, String(permits)]);
       this.orphans.delete(ticket);
       if (reply[0] === 'W' || reply[0] === 'R' || reply[0] === 'N') {
         this.heard(Number(reply[1]), Number(reply[2]));
-      } else {
+      } else if (generation === this.generation) {
         this.failed(reply);
       }
     } catch {
@@ -569,13 +591,14 @@ export class RedisBackend implements PermitBackend {
       const asked = [...this.requests.values()].filter((request) => request.sent);
       const held = [...this.leases.values()];
       const sentAt = performance.now();
+      const generation = this.generation;
       const reply = await this.script(SCRIPTS.heartbeat, [
         String(this.leaseMs),
         ...asked.map((request) => request.ticket),
         ...held.map((lease) => lease.ticket),
       ]);
       if (reply[0] !== 'OK') {
-        this.failed(reply);
+        if (generation === this.generation) this.failed(reply);
         return;
       }
       this.renewed(sentAt);
@@ -620,8 +643,20 @@ export class RedisBackend implements PermitBackend {
     const deadline = sentAt + (this.leaseMs * 5) / 6;
     if (deadline <= this.deadline && this.deadline !== Infinity) return;
     this.deadline = deadline;
+    this.armDeadline();
+  }
+
+  private armDeadline(): void {
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => this.checkDeadline(), Math.max(0, deadline - performance.now()));
+    // Timers run on a millisecond clock and may fire a fraction of a millisecond early: +1.
+    this.deadlineTimer = setTimeout(
+      () => {
+        this.deadlineTimer = null;
+        if (performance.now() < this.deadline) this.armDeadline();
+        else this.checkDeadline();
+      },
+      Math.max(0, this.deadline - performance.now()) + 1,
+    );
     this.deadlineTimer.unref?.();
   }
 
