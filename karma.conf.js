@@ -56,6 +56,13 @@ module.exports = (config) => {
       singleBundle: false,
       target: 'es2022',
     },
+    // Cross-origin isolation (COOP + COEP) on every page and file karma serves, so that
+    // SharedSemaphore has SharedArrayBuffer in the page and in its Web Workers. `match` is tested
+    // against the file's path on disk: '.*' covers the top page, context.html and every file.
+    customHeaders: [
+      { match: '.*', name: 'Cross-Origin-Opener-Policy', value: 'same-origin' },
+      { match: '.*', name: 'Cross-Origin-Embedder-Policy', value: 'require-corp' },
+    ],
     reporters: ['dots', 'plain-count'],
     browsers: ['ChromiumHeadlessNoSandbox'],
     customLaunchers: {

@@ -30,3 +30,9 @@ export type { PermitOptions, BoundedPermitOptions } from './operators/options.js
 export { RLock } from './rlock.js';
 export { reentrant } from './operators/reentrant.js';
 export type { ReentrantOptions } from './operators/reentrant.js';
+export { SharedSemaphore } from './shared/shared-semaphore.js';
+export type {
+  SharedSemaphoreHandle,
+  SharedSemaphoreOptions,
+  WatchedWorker,
+} from './shared/shared-semaphore.js';

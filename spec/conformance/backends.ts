@@ -4,6 +4,7 @@ import {
   DummySemaphore,
   RLock,
   Semaphore,
+  SharedSemaphore,
   type BackendSemaphore,
 } from '../../src/index.js';
 import { SimulatedRemoteSemaphore } from '../../src/testing/index.js';
@@ -250,6 +251,17 @@ export const blockingBackends: readonly ConformanceBackend[] = [
     keeps: inProcess,
   },
   { name: 'RLock', factory: adaptRLock, keeps: inProcess },
+  // One thread of a SharedSemaphore (SPEC §8): in one thread every hand-off is synchronous.
+  {
+    name: 'SharedSemaphore (one thread)',
+    factory: (permits) => adaptSemaphore(new SharedSemaphore(permits)),
+    keeps: inProcess,
+  },
+  {
+    name: 'SharedSemaphore (one thread, bounded)',
+    factory: (permits) => adaptSemaphore(new SharedSemaphore(permits, { bounded: true })),
+    keeps: inProcess,
+  },
   {
     name: `SimulatedRemoteSemaphore (latency ${REMOTE_LATENCY})`,
     factory: (permits, scheduler) =>

@@ -14,6 +14,7 @@ import {
   PermitBackendError,
   RLock,
   Semaphore,
+  SharedSemaphore,
   reentrant,
   withPermit,
   type Lease,
@@ -155,6 +156,15 @@ const subjects: readonly Subject[] = [
       expect(permits).withContext('an RLock has one permit').toBe(1);
       return lockPool(new RLock({ scheduler }));
     },
+  },
+  {
+    title: 'SharedSemaphore (one thread, bounded)',
+    label: 'SharedSemaphore',
+    latency: 0,
+    weighted: true,
+    synchronousGrant: true,
+    create: (permits, scheduler) =>
+      semaphorePool(new SharedSemaphore(permits, { scheduler, bounded: true, capacity: 2 * N })),
   },
   {
     title: `SimulatedRemoteSemaphore (latency ${LATENCY}, bounded)`,

@@ -42,7 +42,8 @@ export interface PermitDemand {
 export interface PermitRefusal {
   /**
    * `'busy'`: not grantable now and it may not wait (`maxWaiting: 0`); `'full'`: `maxWaiting`
-   * requests were already queued; `'never'`: it asks more than the primitive could ever grant (a
+   * requests were already queued, or the backend's queue is full (a refusal whatever `maxWaiting`);
+   * `'never'`: it asks more than the primitive could ever grant (a
    * bound lowered by `adjust` below it).
    */
   readonly reason: 'busy' | 'full' | 'never';

@@ -142,10 +142,12 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
 
   refuse(refusal: PermitRefusal): void {
     this.answer();
-    // A full bulkhead (or a request that can never fit) is a refusal; a request that only could not
-    // wait (timeout <= 0, blocking: false) is a timeout at once.
+    // A full bulkhead or queue (a SharedSemaphore's ring of `capacity` slots), or a request that can
+    // never fit, is a refusal; a request that only could not wait (timeout <= 0, blocking: false)
+    // is a timeout at once.
     if (refusal.reason === 'never') this.onRefused(refusal.waiting, true);
-    else if (refusal.waiting >= this.waitConfig!.maxWaiting) this.onRefused(refusal.waiting, false);
+    else if (refusal.reason === 'full' || refusal.waiting >= this.waitConfig!.maxWaiting)
+      this.onRefused(refusal.waiting, false);
     else this.onTimeout();
   }
 
