@@ -38,6 +38,7 @@ const WORKLOADS = {
   W3: require('./workloads/w3-queued.js'),
   W4: require('./workloads/w4-withdraw.js'),
   W5: require('./workloads/w5-sync-inners.js'),
+  W6: require('./workloads/w6-shared.js'),
 };
 
 function parseArgs(argv) {
@@ -396,6 +397,58 @@ function evaluateTargets(results, builds) {
       detail: 'every run checks count, completion and value',
     }));
   }
+  const w6u = group('W6-uncontended');
+  if (w6u) {
+    add(
+      'W6',
+      'issue #14: uncontended `SharedSemaphore` `tryAcquire` + `release` vs the in-process Semaphore',
+      '≤ 3x',
+      (b) => {
+        const r = b === self && row(w6u, `${b.name} SharedSemaphore: tryAcquire(1) + release(1)`);
+        if (!r) return null;
+        return {
+          measured: formatRatio(r.ratio),
+          met: r.ratio <= 3,
+          detail: `${cpuNote(r)}; ${formatNs(r.median)} vs ${formatNs(row(w6u, w6u.baseline).median)} per cycle`,
+        };
+      },
+    );
+  }
+  const w6h = group('W6-hand-off');
+  if (w6h) {
+    add(
+      'W6',
+      'issue #14: cross-thread hand-off (`release()` in one thread → `lease()` granted in another) vs a MessagePort round trip',
+      '< 1x',
+      (b) => {
+        const r = b === self && w6h.rows.find((x) => x.name.startsWith(`${b.name} SharedSemaphore`));
+        if (!r) return null;
+        return {
+          measured: formatRatio(r.ratio),
+          met: r.ratio < 1,
+          detail: `${cpuNote(r)}; ${formatNs(r.median)} per hand-off vs ${formatNs(row(w6h, w6h.baseline).median)} per round trip (${formatNs(row(w6h, w6h.baseline).median / 2)} per message)`,
+        };
+      },
+    );
+  }
+  const w6t = group('W6-4-threads');
+  if (w6t && results.W6 && results.W6.fourThreads) {
+    const { throughput, maxWait } = results.W6.fourThreads;
+    const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+    add(
+      'W6',
+      `issue #14: 4 threads × ${formatN(w6t.n / 4)} \`await lease()\` + \`release()\` on one permit`,
+      'reported',
+      (b) =>
+        b === self
+          ? {
+              measured: `${formatN(Math.round(med(throughput)))} grants/s`,
+              met: null,
+              detail: `${formatNs(w6t.rows[0].median)} per grant; longest wait of one request ${med(maxWait).toFixed(1)} ms (median over rounds), worst ${Math.max(...maxWait).toFixed(1)} ms; every grant accounted for`,
+            }
+          : null,
+    );
+  }
   return targets;
 }
 
@@ -572,7 +625,7 @@ function resultsMarkdown(env, options, results, targets, speed, builds, seconds)
       'Method and caveats: [README.md](README.md).',
   );
   out.push('');
-  out.push('## Targets (issues #5 and #12)');
+  out.push('## Targets (issues #5, #12 and #14)');
   out.push('');
   out.push(targetsTable(targets));
   out.push('');
@@ -681,7 +734,7 @@ async function main() {
 
   const targets = options.filter ? [] : evaluateTargets(results, libs.builds);
   if (targets.length) {
-    log('## Targets (issues #5 and #12)');
+    log('## Targets (issues #5, #12 and #14)');
     log(targetsTable(targets));
     log();
   }

@@ -84,7 +84,7 @@ export class SharedBackend implements PermitBackend, AnswerSink {
   /** This thread has told the others it listens to the value (P_WATCH). */
   private watchingFlag = false;
   /** While requests are queued here, a timer that never fires keeps a Node thread alive. */
-  private keepAlive: ReturnType<typeof setInterval> | null = null;
+  private keepAlive: { ref?: () => void; unref?: () => void } | null = null;
   private readonly onBell = (): void => this.bellRang();
 
   constructor(
@@ -390,18 +390,24 @@ export class SharedBackend implements PermitBackend, AnswerSink {
     if (watching) this.arm();
   }
 
-  /** The first request queued here: wait for the doorbell, and keep the thread alive meanwhile. */
+  /**
+   * The first request queued here: wait for the doorbell, and keep the thread alive meanwhile (a
+   * pending Atomics.waitAsync does not keep a Node thread's event loop alive; a timer that never
+   * fires does, and is ref'd and unref'd rather than made for every wait). Browsers need nothing.
+   */
   private startWaiting(): void {
-    this.keepAlive ??= setInterval(noop, 0x7fffffff);
+    if (this.keepAlive === null) {
+      const timer = setInterval(noop, 0x7fffffff) as unknown as { ref?: () => void; unref?: () => void };
+      if (typeof timer.unref === 'function') this.keepAlive = timer;
+      else clearInterval(timer as unknown as number);
+    }
+    this.keepAlive?.ref!();
     this.arm();
   }
 
   /** No request is queued here any more. */
   private stopWaiting(): void {
-    if (this.keepAlive !== null) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = null;
-    }
+    this.keepAlive?.unref!();
   }
 
   /** Whether this thread has a reason to hear its doorbell. */
