@@ -6,6 +6,9 @@ import * as rxjsOperators from 'rxjs/operators';
 import * as rxjsTesting from 'rxjs/testing';
 import * as permits from '../src/index.js';
 import * as permitsTesting from '../src/testing/index.js';
+import * as permitsRedis from '../src/redis/index.js';
+import * as ioredis from 'ioredis';
+import { redisUrl } from './redis/redis-helpers.js';
 
 // Executes every ```ts block of README.md against the sources, so the examples cannot rot.
 // A block's `// logs: <text>` comments list, in order, the lines its console.log calls must print
@@ -51,6 +54,8 @@ function format(value: unknown): string {
 const modules: Record<string, unknown> = {
   'rxjs-permits': permits,
   'rxjs-permits/testing': permitsTesting,
+  'rxjs-permits/redis': permitsRedis,
+  ioredis: ioredis,
   rxjs: rxjs,
   'rxjs/operators': rxjsOperators,
   'rxjs/testing': rxjsTesting,
@@ -83,6 +88,11 @@ async function run(example: Example): Promise<string[]> {
 
 describe('README examples', () => {
   const examples = readmeExamples();
+
+  // The Redis examples read REDIS_URL: the test run's redis-server.
+  beforeAll(async () => {
+    process.env.REDIS_URL = await redisUrl();
+  });
 
   it('exist, and most state what they log', () => {
     expect(examples.length).toBeGreaterThan(5);
