@@ -1,7 +1,8 @@
-import { defer, firstValueFrom, lastValueFrom, timer } from 'rxjs';
+import { defer, firstValueFrom, lastValueFrom, of, timer } from 'rxjs';
 import { filter, finalize } from 'rxjs/operators';
 import {
   PermitBackendError,
+  boundedPermit,
   PermitRejectedError,
   PermitTimeoutError,
   withPermit,
@@ -152,6 +153,21 @@ function describeWith(library: ClientLibrary): void {
       const taken = await firstValueFrom(b.acquire({ blocking: false }));
       expect(taken).toBe(true);
       b.release();
+    });
+
+    it('is an exact bulkhead across processes: maxWaiting counts the queued requests of every process', async () => {
+      const [a, b] = await make(2, 1);
+      const holder = await a.lease();
+      const queued = firstValueFrom(of('a').pipe(boundedPermit(a, { maxWaiting: 1 })));
+      await waitingReaches(a, 1);
+      // b's own view has nobody queued, but the server counts a's request: b is refused at once
+      const shed = await firstValueFrom(of('b').pipe(boundedPermit(b, { maxWaiting: 1 }))).catch(
+        (error: unknown) => error,
+      );
+      expect(shed).toBeInstanceOf(PermitRejectedError);
+      expect((shed as PermitRejectedError).waiting).toBe(1);
+      holder.release();
+      expect(await queued).toBe('a');
     });
 
     it('withdraws a request when its stream is unsubscribed: the next one is served', async () => {
