@@ -150,6 +150,7 @@ function describeWith(library: ClientLibrary): void {
       await expectAsync(b.lease({ timeout: 0 })).toBeRejectedWithError(PermitTimeoutError);
       expect(await firstValueFrom(b.acquire({ blocking: false }))).toBe(false);
       holder.release();
+      await valueReaches(a, 1); // the release reached the server (another connection than b's)
       const taken = await firstValueFrom(b.acquire({ blocking: false }));
       expect(taken).toBe(true);
       b.release();
