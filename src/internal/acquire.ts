@@ -1,7 +1,7 @@
 import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
-import { PermitRequest, type WaitConfig } from './permit-request.js';
+import { SmallPermitRequest, type WaitConfig } from './permit-request.js';
 import { reportUnhandledError } from './report-error.js';
 
 /**
@@ -19,7 +19,7 @@ export function acquirePermits(
 }
 
 /** One `acquire()` subscription: `true` on the grant, `false` at the timeout. */
-class AcquireRequest extends PermitRequest {
+class AcquireRequest extends SmallPermitRequest {
   constructor(
     private readonly subscriber: Subscriber<boolean>,
     backend: PermitBackend,
@@ -30,26 +30,26 @@ class AcquireRequest extends PermitRequest {
     this.ask(backend, config, scheduler);
   }
 
-  protected onGrant(_lease: Lease): void {
+  onGrant(_lease: Lease): void {
     this.subscriber.next(true);
     this.subscriber.complete();
   }
 
-  protected onTimeout(): void {
+  onTimeout(): void {
     this.subscriber.next(false);
     this.subscriber.complete();
   }
 
-  protected onRefused(): void {
+  onRefused(): void {
     this.onTimeout();
   }
 
-  protected onFailure(error: PermitBackendError): void {
+  onFailure(error: PermitBackendError): void {
     this.subscriber.error(error);
   }
 
   /** The `acquire()` stream is over; nobody holds the lease but the caller, anonymously. */
-  protected onLost(error: PermitLostError): void {
+  onLost(error: PermitLostError): void {
     reportUnhandledError(error);
   }
 }

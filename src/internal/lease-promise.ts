@@ -125,7 +125,7 @@ class LeaseRequest<T> extends PermitRequest {
     }
   }
 
-  protected onGrant(lease: Lease): void {
+  onGrant(lease: Lease): void {
     this.stopListening();
     const { task } = this;
     if (task === null) {
@@ -165,23 +165,23 @@ class LeaseRequest<T> extends PermitRequest {
     );
   }
 
-  protected onTimeout(): void {
+  onTimeout(): void {
     this.stopListening();
     this.reject(timeoutErrorFor(this.backend, this.waitConfig!));
   }
 
-  protected onRefused(waiting: number, never: boolean): void {
+  onRefused(waiting: number, never: boolean): void {
     this.stopListening();
     this.reject(rejectedErrorFor(this.backend, this.waitConfig!, waiting, never));
   }
 
-  protected onFailure(error: PermitBackendError): void {
+  onFailure(error: PermitBackendError): void {
     this.stopListening();
     this.reject(error);
   }
 
   /** The Promise has settled long ago: nobody is listening but the unhandled-error hook. */
-  protected onLost(error: PermitLostError): void {
+  onLost(error: PermitLostError): void {
     reportUnhandledError(error);
   }
 

@@ -199,7 +199,7 @@ class QueuedValue<T, R> extends PermitRequest {
     this.ask(this.merge.backend, this.merge.config, this.merge.config.scheduler);
   }
 
-  protected onGrant(lease: Lease): void {
+  onGrant(lease: Lease): void {
     const merge = this.merge;
     this.leaveQueue();
     let inner: Observable<R>;
@@ -214,22 +214,22 @@ class QueuedValue<T, R> extends PermitRequest {
     this.inner = merge.subscribeInner(inner, lease);
   }
 
-  protected onTimeout(): void {
+  onTimeout(): void {
     this.fallBack(timeoutErrorFor(this.merge.backend, this.merge.config));
   }
 
-  protected onRefused(waiting: number, never: boolean): void {
+  onRefused(waiting: number, never: boolean): void {
     this.fallBack(rejectedErrorFor(this.merge.backend, this.merge.config, waiting, never));
   }
 
-  protected onFailure(error: PermitBackendError): void {
+  onFailure(error: PermitBackendError): void {
     if (this.phase === DONE) return;
     this.leaveQueue();
     this.value = undefined;
     this.merge.fail(error);
   }
 
-  protected onLost(error: PermitLostError): void {
+  onLost(error: PermitLostError): void {
     this.inner?.lost(error);
   }
 

@@ -89,7 +89,7 @@ class GateRequest<T> extends PermitRequest {
     this.ask(backend, config, config.scheduler);
   }
 
-  protected onGrant(lease: Lease): void {
+  onGrant(lease: Lease): void {
     const holder = (this.holder = this.holderFor(this.downstream, lease));
     let source = this.source;
     if (typeof source === 'function') {
@@ -103,19 +103,19 @@ class GateRequest<T> extends PermitRequest {
     source.subscribe(holder);
   }
 
-  protected onTimeout(): void {
+  onTimeout(): void {
     this.fallBack(timeoutErrorFor(this.backend, this.config));
   }
 
-  protected onRefused(waiting: number, never: boolean): void {
+  onRefused(waiting: number, never: boolean): void {
     this.fallBack(rejectedErrorFor(this.backend, this.config, waiting, never));
   }
 
-  protected onFailure(error: PermitBackendError): void {
+  onFailure(error: PermitBackendError): void {
     this.downstream.error(error);
   }
 
-  protected onLost(error: PermitLostError): void {
+  onLost(error: PermitLostError): void {
     this.holder?.lost(error);
   }
 
