@@ -106,6 +106,8 @@ export class RedisBackend implements PermitBackend {
   /** The epoch of the state this instance registered with; null until then. */
   private epoch: string | null = null;
   private starting: Promise<void> | null = null;
+  /** Registered with the current state: requests are sent at once. */
+  private registered = false;
   /**
    * Counts the resets (lost state, expired client): an answer LOST or EXPIRED to a command sent
    * before the last reset is stale (already handled), and must not reset again.
@@ -193,6 +195,7 @@ export class RedisBackend implements PermitBackend {
     if (this.closed) return;
     const [, epoch, stored, free, waiting] = reply as [string, string, number, number, number];
     this.epoch = String(epoch);
+    this.registered = true;
     this.mismatch = Number(stored) === this.expected ? null : Number(stored);
     this.renewed(sentAt);
     this.heard(Number(free), Number(waiting));
@@ -255,15 +258,20 @@ export class RedisBackend implements PermitBackend {
   }
 
   private async send(request: RedisRequest, again = false): Promise<void> {
-    if (this.closed) {
-      this.fail(request, new RedisStateError('the RedisSemaphore was closed'));
-      return;
-    }
-    try {
-      await this.start();
-    } catch (error) {
-      this.fail(request, error);
-      return;
+    // Registered and well: sent in this call (the common case). Otherwise one turn later at least,
+    // after the registration, so the grantee is never told inside `request`.
+    if (!this.registered || this.closed || this.mismatch !== null) {
+      if (this.closed) {
+        await Promise.resolve();
+        this.fail(request, new RedisStateError('the RedisSemaphore was closed'));
+        return;
+      }
+      try {
+        await this.start();
+      } catch (error) {
+        this.fail(request, error);
+        return;
+      }
     }
     if (request.done) return; // withdrawn before it was sent: the server never knew it
     if (this.mismatch !== null) {
@@ -400,6 +408,7 @@ export class RedisBackend implements PermitBackend {
     }
     this.orphans.clear();
     if (!sameState) this.epoch = null;
+    this.registered = false;
     this.starting = null;
     if (!this.closed) void this.start().catch(() => {});
   }

@@ -13,8 +13,10 @@ import { createHash } from 'node:crypto';
 //
 // ARGV[1] is the prefix of the clients' channels, ARGV[2] the epoch the client knows, ARGV[3] the
 // client id. Each script but `init` first checks the epoch (a state lost to a restart or a
-// failover answers LOST), reaps the clients whose lease ended (their queued tickets leave the queue,
-// their held permits come back) and checks its own client is alive (EXPIRED otherwise). Grants are
+// failover answers LOST) and that its own client is alive (EXPIRED otherwise); the heartbeat, and an
+// enqueue that cannot be granted at once, reap the clients whose lease ended (their queued tickets
+// leave the queue, their held permits come back) — every instance heartbeats every leaseMs / 3, so
+// a dead client is reaped within leaseMs / 3 of the end of its lease. Grants are
 // made inside the script that frees the permits (`pump`), head first while the head fits (no
 // barging), and pushed to the grantee's client on its channel: "g <ticket> <token>", or
 // "n <ticket>" for a request that can never be granted (more than the stored permits).
@@ -86,11 +88,28 @@ local function reap(now)
   drop(dead)
 end
 local function state()
-  return tonumber(redis.call('HGET', M, 'free')), redis.call('ZCARD', Q), tonumber(redis.call('HGET', M, 'permits'))
+  local m = redis.call('HMGET', M, 'free', 'permits')
+  return tonumber(m[1]), redis.call('ZCARD', Q), tonumber(m[2])
 end
 `;
 
-/** The checks every script but `init` starts with; leaves `now` set. */
+/**
+ * The checks of `enqueue` and `release`: the epoch, and this client's lease (an expired one is
+ * reaped with every other, and answered EXPIRED). They reap nobody else: a grant made at once
+ * needs no reaping, and a request that must wait reaps first (see ENQUEUE).
+ */
+const LIGHT_PRELUDE = `
+local now = now_ms()
+if redis.call('HGET', M, 'epoch') ~= ARGV[2] then return {'LOST'} end
+local alive = redis.call('ZSCORE', C, ARGV[3])
+if not alive or tonumber(alive) < now then
+  reap(now)
+  pump()
+  return {'EXPIRED'}
+end
+`;
+
+/** The checks every other script but `init` starts with; leaves `now` set. */
 const PRELUDE = `
 local now = now_ms()
 if redis.call('HGET', M, 'epoch') ~= ARGV[2] then return {'LOST'} end
@@ -127,7 +146,7 @@ return {'OK', epoch, stored, free, waiting}
  * (a resent command changes nothing). Returns {'G', token, free, waiting} | {'Q', free, waiting} |
  * {'R', reason, waiting, free} | {'MISMATCH', stored}.
  */
-const ENQUEUE = `${PRELUDE}
+const ENQUEUE = `${LIGHT_PRELUDE}
 local free, waiting, stored = state()
 if stored ~= tonumber(ARGV[4]) then return {'MISMATCH', stored} end
 local ticket = ARGV[5]
@@ -140,6 +159,18 @@ end
 local permits, maxw = tonumber(ARGV[6]), tonumber(ARGV[8])
 if permits > stored then return {'R', 'never', waiting, free} end
 local ahead = redis.call('ZRANGEBYSCORE', Q, '-inf', ARGV[7], 'LIMIT', 0, 1)
+if #ahead == 0 and permits <= free then
+  local token = redis.call('HINCRBY', M, 'token', 1)
+  free = free - permits
+  redis.call('HSET', M, 'free', int(free))
+  redis.call('HSET', T, ticket, 'h|' .. ARGV[3] .. '|' .. permits .. '|' .. int(token))
+  return {'G', token, free, waiting}
+end
+-- It cannot be granted now: let the permits of dead clients come back first, then look again.
+reap(now)
+pump()
+free, waiting = state()
+ahead = redis.call('ZRANGEBYSCORE', Q, '-inf', ARGV[7], 'LIMIT', 0, 1)
 if #ahead == 0 and permits <= free then
   local token = redis.call('HINCRBY', M, 'token', 1)
   free = free - permits
@@ -161,7 +192,7 @@ return {'Q', free, waiting + 1}
  * (some of) a held one, then hands free permits to the head. Returns {'W'|'R'|'N', free, waiting}:
  * withdrawn, released, not known (already gone).
  */
-const RELEASE = `${PRELUDE}
+const RELEASE = `${LIGHT_PRELUDE}
 local ticket = ARGV[4]
 local existing = redis.call('HGET', T, ticket)
 local answer = 'N'
