@@ -229,14 +229,20 @@ redis.call('ZADD', C, int(now + tonumber(ARGV[4])), ARGV[3])
 pump()
 local free, waiting, stored = state()
 local answer = {'OK', free, waiting, stored}
-for i = 5, #ARGV do
-  local entry = redis.call('HGET', T, ARGV[i])
-  if not entry then
-    answer[#answer + 1] = 'x'
-  else
-    local kind, client, permits, x = split(entry)
-    if kind == 'h' then answer[#answer + 1] = x else answer[#answer + 1] = 'q' end
+local first = 5
+while first <= #ARGV do
+  local last = math.min(#ARGV, first + 999)
+  local entries = redis.call('HMGET', T, unpack(ARGV, first, last))
+  for i = 1, #entries do
+    local entry = entries[i]
+    if not entry then
+      answer[#answer + 1] = 'x'
+    else
+      local kind, client, permits, x = split(entry)
+      if kind == 'h' then answer[#answer + 1] = x else answer[#answer + 1] = 'q' end
+    end
   end
+  first = last + 1
 end
 return answer
 `;

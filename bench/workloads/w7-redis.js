@@ -1,0 +1,346 @@
+'use strict';
+// W7 (issue #15): RedisSemaphore against redis-semaphore (the field's most used Redis semaphore),
+// both on the same local redis-server, started here on a free port without persistence.
+//
+//   node bench/workloads/w7-redis.js [--quick] [--svg file]
+//
+// Measures, side by side:
+//   1. uncontended acquire+release latency (sequential, one client);
+//   2. Redis commands per contended acquire (INFO commandstats), for holds of 50 and 400 ms;
+//   3. wake-up latency: from a release on connection A to the grant on connection B;
+//   4. fairness: 8 clients x 1 permit for a fixed time: order inversions (a grant to a request made
+//      after one still waiting) and the longest wait;
+//   5. 1,000 waiters idle: Redis commands per second.
+// With --svg FILE it writes an SVG chart (made here, no service) of the wake-up latency and
+// wait-time distributions (`npm run bench:redis` writes bench/w7-redis.svg). Not part of `npm test`.
+const path = require('path');
+const fs = require('fs');
+const { performance } = require('perf_hooks');
+
+require(path.resolve(__dirname, '..', '..', 'scripts', 'register-ts.js'));
+const { startRedisServer } = require(path.resolve(__dirname, '..', '..', 'scripts', 'redis-server.js'));
+const systemDeps = require(path.resolve(__dirname, '..', '..', 'scripts', 'system-deps.js'));
+const { Redis } = require('ioredis');
+const { Semaphore: RsSemaphore } = require('redis-semaphore');
+const { RedisSemaphore } = require(path.resolve(__dirname, '..', '..', 'src', 'redis', 'index.ts'));
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const svgAt = args.indexOf('--svg');
+const svgFile = svgAt >= 0 ? args[svgAt + 1] : null;
+const LEASE_MS = 3000;
+
+let keyCount = 0;
+const nextKey = (label) => `w7:${label}:${process.pid}:${++keyCount}`;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The two contenders, behind one interface: make(client, key, permits) -> { acquire, release, close }. */
+const contenders = {
+  'rxjs-permits RedisSemaphore': (client, key, permits) => {
+    const semaphore = new RedisSemaphore(client, key, { permits, leaseMs: LEASE_MS });
+    return {
+      async acquire() {
+        return semaphore.lease();
+      },
+      release(lease) {
+        lease.release();
+      },
+      close: () => semaphore.close(),
+    };
+  },
+  'redis-semaphore Semaphore': (client, key, permits) => {
+    return {
+      async acquire() {
+        const semaphore = new RsSemaphore(client, key, permits, {
+          lockTimeout: LEASE_MS,
+          acquireTimeout: 600_000,
+          refreshInterval: LEASE_MS * 0.8,
+        });
+        await semaphore.acquire();
+        return semaphore;
+      },
+      release(semaphore) {
+        return semaphore.release();
+      },
+      close: async () => {},
+    };
+  },
+};
+
+/**
+ * Commands the server ran (INFO commandstats): `all` counts the commands that scripts call too;
+ * `scripts` counts the scripts run (EVALSHA, EVAL): both contenders do all their work in scripts, so
+ * it is the number of round trips.
+ */
+async function commandCount(admin) {
+  const info = await admin.info('commandstats');
+  let all = 0;
+  let scripts = 0;
+  for (const match of info.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)) {
+    all += Number(match[2]);
+    if (match[1] === 'evalsha' || match[1] === 'eval') scripts += Number(match[2]);
+  }
+  return { all, scripts };
+}
+const perRound = (after, before, rounds) => ({
+  all: (after.all - before.all - 1) / rounds,
+  scripts: (after.scripts - before.scripts) / rounds,
+});
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+const both = ({ all, scripts }) => `${all.toFixed(1)} / ${scripts.toFixed(1)}`;
+const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
+
+async function main() {
+  const binary = systemDeps.find('redis-server');
+  if (!binary) throw new Error(systemDeps.missingMessage('redis-server', 'W7'));
+  const server = await startRedisServer(binary);
+  const clients = [];
+  const connect = () => {
+    const client = new Redis(server.url);
+    clients.push(client);
+    return client;
+  };
+  const admin = connect();
+  const results = {};
+  const samples = {};
+  try {
+    // 1. uncontended latency: the contenders in interleaved rounds (the machine's load changes
+    // over a run), the median round of each
+    {
+      const ones = Object.entries(contenders).map(([name, make]) => [name, make(connect(), nextKey('u'), 1)]);
+      const n = quick ? 300 : 1000;
+      const rounds = quick ? 5 : 9;
+      const times = new Map(ones.map(([name]) => [name, []]));
+      for (let round = -1; round < rounds; round++) {
+        for (const [name, one] of ones) {
+          const started = performance.now();
+          for (let i = 0; i < n; i++) await one.release(await one.acquire());
+          if (round >= 0) times.get(name).push((performance.now() - started) / n);
+        }
+      }
+      for (const [name, one] of ones) {
+        const sorted = times.get(name).sort((x, y) => x - y);
+        results[name] = { uncontendedMs: sorted[Math.floor(sorted.length / 2)] };
+        samples[name] = { wake: [], waits: [] };
+        await one.close();
+      }
+    }
+
+    for (const [name, make] of Object.entries(contenders)) {
+      const r = results[name];
+      const s = samples[name];
+
+      // 2. commands per contended acquire, for two hold times
+      for (const hold of [50, 400]) {
+        const key = nextKey('c');
+        const a = make(connect(), key, 1);
+        const b = make(connect(), key, 1);
+        const rounds = quick ? 3 : 6;
+        await a.release(await a.acquire()); // registers
+        await b.release(await b.acquire());
+        const before = await commandCount(admin);
+        for (let i = 0; i < rounds; i++) {
+          const held = await a.acquire();
+          const waiting = b.acquire();
+          await sleep(hold);
+          await a.release(held);
+          await b.release(await waiting);
+        }
+        const after = await commandCount(admin);
+        // per contended acquire: everything both sides sent during a round (minus INFO itself)
+        r[`commandsPerAcquire${hold}`] = perRound(after, before, rounds);
+        await a.close();
+        await b.close();
+      }
+
+      // 3. wake-up latency
+      {
+        const key = nextKey('w');
+        const a = make(connect(), key, 1);
+        const b = make(connect(), key, 1);
+        const n = quick ? 20 : 60;
+        await b.release(await b.acquire());
+        for (let i = 0; i < n; i++) {
+          const held = await a.acquire();
+          let releasedAt = 0;
+          const granted = b.acquire().then((lease) => ({ lease, at: performance.now() }));
+          await sleep(15); // the waiter is queued (redis-semaphore: polling every 10 ms)
+          releasedAt = performance.now();
+          await a.release(held);
+          const { lease, at } = await granted;
+          s.wake.push(at - releasedAt);
+          await b.release(lease);
+        }
+        s.wake.sort((x, y) => x - y);
+        r.wakeP50 = quantile(s.wake, 0.5);
+        r.wakeP95 = quantile(s.wake, 0.95);
+        await a.close();
+        await b.close();
+      }
+
+      // 4. fairness: 8 clients x 1 permit
+      {
+        const key = nextKey('f');
+        const workers = Array.from({ length: 8 }, () => make(connect(), key, 1));
+        for (const w of workers) await w.release(await w.acquire());
+        const until = performance.now() + (quick ? 1500 : 5000);
+        let sequence = 0;
+        const waitingSince = new Map(); // request number -> time
+        let inversions = 0;
+        let grants = 0;
+        await Promise.all(
+          workers.map(async (w) => {
+            while (performance.now() < until) {
+              const number = ++sequence;
+              const asked = performance.now();
+              waitingSince.set(number, asked);
+              const lease = await w.acquire();
+              waitingSince.delete(number);
+              for (const earlier of waitingSince.keys()) if (earlier < number) inversions++;
+              grants++;
+              s.waits.push(performance.now() - asked);
+              await sleep(5);
+              await w.release(lease);
+            }
+          }),
+        );
+        s.waits.sort((x, y) => x - y);
+        r.fairGrants = grants;
+        r.inversions = inversions;
+        r.maxWaitMs = s.waits[s.waits.length - 1];
+        for (const w of workers) await w.close();
+      }
+
+      // 5. 1,000 idle waiters: commands per second
+      {
+        const key = nextKey('i');
+        const holderSide = make(connect(), key, 1);
+        const held = await holderSide.acquire();
+        const shared = connect();
+        const waiterSide = make(shared, key, 1);
+        const count = quick ? 200 : 1000;
+        // each waiter releases as soon as it is granted (whatever the order of grants)
+        const pending = Array.from({ length: count }, () =>
+          waiterSide.acquire().then((lease) => waiterSide.release(lease)),
+        );
+        await sleep(1000); // every waiter queued (or polling)
+        const seconds = quick ? 3 : 10;
+        const before = await commandCount(admin);
+        await sleep(seconds * 1000);
+        const after = await commandCount(admin);
+        r.idleWaiters = count;
+        r.idleCommandsPerSecond = perRound(after, before, seconds);
+        await holderSide.release(held);
+        await Promise.all(pending);
+        await holderSide.close();
+        await waiterSide.close();
+      }
+      console.error(`${name}: done`);
+    }
+  } finally {
+    for (const client of clients) client.disconnect();
+    await server.stop();
+  }
+
+  const names = Object.keys(results);
+  const [ours, theirs] = names.map((n) => results[n]);
+  const rows = [
+    [
+      'uncontended acquire+release (ms)',
+      (r) => fmt(r.uncontendedMs),
+      fmt(ours.uncontendedMs / theirs.uncontendedMs) + 'x',
+    ],
+    [
+      'Redis commands per contended acquire, 50 ms hold (all / scripts run)',
+      (r) => both(r.commandsPerAcquire50),
+      '',
+    ],
+    [
+      'Redis commands per contended acquire, 400 ms hold (all / scripts run)',
+      (r) => both(r.commandsPerAcquire400),
+      '',
+    ],
+    ['wake-up latency p50 (ms)', (r) => fmt(r.wakeP50), ''],
+    ['wake-up latency p95 (ms)', (r) => fmt(r.wakeP95), ''],
+    ['fairness, 8 clients x 1 permit: grants', (r) => String(r.fairGrants), ''],
+    ['fairness: order inversions', (r) => String(r.inversions), ''],
+    ['fairness: max wait (ms)', (r) => fmt(r.maxWaitMs), ''],
+    [
+      `${ours.idleWaiters} idle waiters: Redis commands per second (all / scripts run)`,
+      (r) => both(r.idleCommandsPerSecond),
+      '',
+    ],
+  ];
+  console.log(`| W7 (${quick ? 'quick' : 'full'}) | ${names.join(' | ')} | ratio |`);
+  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- |`);
+  for (const [label, get, ratio] of rows)
+    console.log(`| ${label} | ${names.map((n) => get(results[n])).join(' | ')} | ${ratio} |`);
+  if (svgFile) {
+    fs.writeFileSync(svgFile, chart(samples));
+    console.log(`\nwrote ${svgFile}`);
+  }
+}
+
+/** Two panels of empirical CDFs (wake-up latency; wait time under contention), one line per contender. */
+function chart(samples) {
+  const names = Object.keys(samples);
+  const colors = ['#1f77b4', '#d62728'];
+  const width = 720;
+  const height = 300;
+  const panel = (title, key, x0) => {
+    const w = 320;
+    const h = 220;
+    const top = 40;
+    const all = names.flatMap((n) => samples[n][key]);
+    const max = Math.max(1, ...all);
+    const log = (v) => Math.log10(Math.max(0.1, v));
+    const lo = log(0.1);
+    const hi = log(max);
+    const x = (v) => x0 + ((log(v) - lo) / (hi - lo || 1)) * w;
+    const y = (p) => top + h - p * h;
+    let out = `<text x="${x0}" y="${top - 12}" font-size="13">${title}</text>`;
+    out += `<rect x="${x0}" y="${top}" width="${w}" height="${h}" fill="none" stroke="#999"/>`;
+    for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) {
+      const v = 10 ** d;
+      out += `<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${top + h}" stroke="#eee"/>`;
+      out += `<text x="${x(v)}" y="${top + h + 14}" font-size="10" text-anchor="middle">${v} ms</text>`;
+    }
+    for (const p of [0, 0.5, 1])
+      out += `<text x="${x0 - 4}" y="${y(p) + 3}" font-size="10" text-anchor="end">${p}</text>`;
+    names.forEach((n, i) => {
+      const values = samples[n][key];
+      const step = Math.max(1, Math.floor(values.length / 200)); // at most ~200 points a line
+      const picked = values
+        .map((v, k) => [v, k])
+        .filter(([, k]) => k % step === 0 || k === values.length - 1);
+      const points = picked.map(([v, k]) => `${x(v).toFixed(1)},${y((k + 1) / values.length).toFixed(1)}`);
+      out += `<polyline fill="none" stroke="${colors[i]}" stroke-width="1.5" points="${points.join(' ')}"/>`;
+    });
+    return out;
+  };
+  let legend = '';
+  names.forEach((n, i) => {
+    legend += `<rect x="${40 + i * 260}" y="${height - 14}" width="10" height="10" fill="${colors[i]}"/>`;
+    legend += `<text x="${55 + i * 260}" y="${height - 5}" font-size="11">${n}</text>`;
+  });
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
+    `<rect width="100%" height="100%" fill="white"/>` +
+    panel('Wake-up latency, release to grant (CDF)', 'wake', 40) +
+    panel('Wait time, 8 clients x 1 permit (CDF)', 'waits', 390) +
+    legend +
+    `</svg>\n`
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
