@@ -12,7 +12,7 @@
 //      after one still waiting) and the longest wait;
 //   5. 1,000 waiters idle: Redis commands per second.
 // With --svg FILE it writes an SVG chart (made here, no service) of the wake-up latency and
-// wait-time distributions (`npm run bench:redis` writes bench/w7-redis.svg). Not part of `npm test`.
+// wait-time distributions (`npm run bench:redis` writes docs/w7-redis.svg). Not part of `npm test`.
 const path = require('path');
 const fs = require('fs');
 const { performance } = require('perf_hooks');

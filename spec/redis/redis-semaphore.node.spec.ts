@@ -9,7 +9,15 @@ import {
   type Lease,
 } from '../../src/index.js';
 import { RedisSemaphore, type RedisClient } from '../../src/redis/index.js';
-import { command, libraries, redisUrl, uniqueKey, type ClientLibrary } from './redis-helpers.js';
+import {
+  command,
+  ioredis,
+  libraries,
+  redisUrl,
+  startRedisServer,
+  uniqueKey,
+  type ClientLibrary,
+} from './redis-helpers.js';
 
 // RedisSemaphore against the test run's real redis-server (Node only): each spec uses two client
 // connections, which the server sees as two processes, on a key of its own; both client libraries.
@@ -339,3 +347,28 @@ async function stats(semaphore: RedisSemaphore) {
 }
 
 for (const library of libraries) describeWith(library);
+
+describe('RedisSemaphore on a server that may evict keys', () => {
+  it('warns once that the maxmemory-policy is not noeviction', async () => {
+    const server = await startRedisServer();
+    const client = await ioredis.connect(server.url);
+    try {
+      await command(client, ['CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru']);
+      const warned = new Promise<Error>((resolve) => {
+        const onWarning = (warning: Error) => {
+          if (warning.name !== 'RedisSemaphoreWarning') return;
+          process.off('warning', onWarning);
+          resolve(warning);
+        };
+        process.on('warning', onWarning);
+      });
+      const semaphore = new RedisSemaphore(client, uniqueKey('policy'), { permits: 1 });
+      const warning = await warned;
+      expect(warning.message).toContain('allkeys-lru');
+      await semaphore.close();
+    } finally {
+      await ioredis.close(client);
+      await server.stop();
+    }
+  });
+});
