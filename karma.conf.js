@@ -46,6 +46,8 @@ module.exports = (config) => {
     files: [
       { pattern: 'spec/**/*.spec.ts', watched: false },
       { pattern: 'marble-tests/**/*.spec.ts', watched: false },
+      // A Web Worker's script, bundled on its own and loaded by the SharedSemaphore spec.
+      { pattern: 'spec/shared/browser-worker.ts', watched: false, included: false, served: true },
     ],
     exclude: ['spec/**/*.node.spec.ts'],
     preprocessors: {

@@ -9,6 +9,7 @@ import * as permitsTesting from '../src/testing/index.js';
 import * as permitsRedis from '../src/redis/index.js';
 import * as ioredis from 'ioredis';
 import { redisUrl } from './redis/redis-helpers.js';
+import { workerThreadsForExamples } from './shared/worker-host.js';
 
 // Executes every ```ts block of README.md against the sources, so the examples cannot rot.
 // A block's `// logs: <text>` comments list, in order, the lines its console.log calls must print
@@ -59,6 +60,8 @@ const modules: Record<string, unknown> = {
   rxjs: rxjs,
   'rxjs/operators': rxjsOperators,
   'rxjs/testing': rxjsTesting,
+  // Real threads; their `require('rxjs-permits')` loads a bundle of src/ (SharedSemaphore examples).
+  'node:worker_threads': workerThreadsForExamples(),
 };
 
 async function run(example: Example): Promise<string[]> {

@@ -8,22 +8,23 @@ import type { SharedSemaphore } from '../../src/index.js';
 import type { Command, Report } from './worker-thread.js';
 
 const script = path.resolve(__dirname, 'worker-thread.ts');
-let bundled: string | null = null;
+const bundles = new Map<string, string>();
 
 /**
- * ./worker-thread.ts and the sources it imports, bundled by esbuild into one CommonJS file in a
- * temporary folder, once per run: a worker then starts in milliseconds instead of loading ts-node
- * and TypeScript (seconds). The worker's copy of the library shares nothing with this thread's but
- * the SharedArrayBuffer, as in an app.
+ * `entry` and the sources it imports, bundled by esbuild into one CommonJS file in a temporary
+ * folder, once per run: a worker then starts in milliseconds instead of loading ts-node and
+ * TypeScript (seconds). The worker's copy of the library shares nothing with this thread's but the
+ * SharedArrayBuffer, as in an app.
  */
-export function workerScript(): string {
-  if (bundled !== null) return bundled;
+export function bundled(entry: string): string {
+  const known = bundles.get(entry);
+  if (known !== undefined) return known;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rxjs-permits-workers-'));
-  const outfile = path.join(dir, 'worker-thread.js');
+  const outfile = path.join(dir, `${path.basename(entry, '.ts')}.js`);
   esbuild.buildSync({
-    entryPoints: [script],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -32,7 +33,33 @@ export function workerScript(): string {
     logLevel: 'error',
   });
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return (bundled = outfile);
+  bundles.set(entry, outfile);
+  return outfile;
+}
+
+/** ./worker-thread.ts, bundled. */
+export function workerScript(): string {
+  return bundled(script);
+}
+
+/**
+ * `node:worker_threads` for the README's examples: the real module, whose `Worker` runs eval'd code
+ * with `require('rxjs-permits')` resolved to a bundle of src/index.ts — what an installed package
+ * would give a worker (the harness maps the import the same way in the main thread).
+ */
+export function workerThreadsForExamples(): typeof import('worker_threads') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const real = require('worker_threads') as typeof import('worker_threads');
+  const library = bundled(path.resolve(__dirname, '..', '..', 'src', 'index.ts'));
+  const hook =
+    "const Module = require('module'); const resolve = Module._resolveFilename;" +
+    `Module._resolveFilename = function (request, ...rest) { return request === 'rxjs-permits' ? ${JSON.stringify(library)} : resolve.call(this, request, ...rest); };\n`;
+  class ExampleWorker extends real.Worker {
+    constructor(code: string | URL, options?: import('worker_threads').WorkerOptions) {
+      super(options?.eval === true ? hook + String(code) : code, options);
+    }
+  }
+  return { ...real, Worker: ExampleWorker };
 }
 
 /** Shared counters for the workers of one spec (see worker-thread.ts), with room for `log` grants. */

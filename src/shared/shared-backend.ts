@@ -86,6 +86,10 @@ export class SharedBackend implements PermitBackend, AnswerSink {
   /** While requests are queued here, a timer that never fires keeps a Node thread alive. */
   private keepAlive: { ref?: () => void; unref?: () => void } | null = null;
   private readonly onBell = (): void => this.bellRang();
+  /** Called when a request of this thread starts waiting (browsers: look for threads to watch). */
+  onWait: (() => void) | null = null;
+  /** Browsers: resolves once this thread holds its Web Lock for life (see web-locks.ts). */
+  lifeLockHeld: Promise<void> | null = null;
 
   constructor(
     memory: SharedMemory,
@@ -403,6 +407,7 @@ export class SharedBackend implements PermitBackend, AnswerSink {
     }
     this.keepAlive?.ref!();
     this.arm();
+    this.onWait?.();
   }
 
   /** No request is queued here any more. */
@@ -440,6 +445,8 @@ export class SharedBackend implements PermitBackend, AnswerSink {
     const seen = Atomics.load(this.i32, this.bell);
     try {
       if (Atomics.load(this.i32, this.memory.p(this.me, P_LIST_HEAD)) !== -1) this.pickUp();
+      // A ring may announce a thread that became watchable (its life lock held).
+      if (this.queuedHere !== 0) this.onWait?.();
       this.announce();
       this.loop.drain();
     } finally {

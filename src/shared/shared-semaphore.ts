@@ -100,7 +100,9 @@ const attached = new Map<number, WeakRef<SharedBackend>>();
  * critical section (each step of it is logged, and undone). In a browser, a `Worker` has no exit
  * event: each thread holds a Web Lock for its life, and the other threads that use the semaphore
  * request it, so when a worker is terminated (or its page closes) they are granted its lock and
- * reclaim its permits the same way; without `navigator.locks` nothing can tell that a worker died.
+ * reclaim its permits the same way (a worker stuck in an endless loop keeps its lock, and one
+ * terminated before its lock was granted, just after it attached, is not seen); without
+ * `navigator.locks` nothing can tell that a worker died.
  * A thread whose semaphore object is garbage collected gives its permits back too (no lease of it
  * can be released any more).
  *
@@ -296,8 +298,8 @@ function attach(memory: SharedMemory, label: string, scheduler: SchedulerLike | 
   const backend = new SharedBackend(memory, me, label, statsClock(scheduler));
   attached.set(memory.id, new WeakRef(backend));
   collected.register(backend, { memory, me, id: memory.id });
-  holdLifeLock(memory, me);
-  watchLifeLocks(backend);
+  backend.lifeLockHeld = holdLifeLock(memory, me);
+  backend.onWait = watchLifeLocks(backend);
   return backend;
 }
 

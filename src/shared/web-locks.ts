@@ -31,24 +31,43 @@ const lifeLockName = (memory: SharedMemory, p: number, generation: number) =>
 
 const channelName = (memory: SharedMemory) => `rxjs-permits/shared-semaphore/${memory.id}`;
 
-/** Takes this thread's lock for life, then tells the other threads they may watch it. */
-export function holdLifeLock(memory: SharedMemory, me: number): void {
+/**
+ * Takes this thread's lock for life, then marks it watchable (P_LIFE), tells the other threads on
+ * the channel and rings their doorbells (a broadcast sent just before a thread is terminated may be
+ * lost; the shared memory is not). Resolves once the lock is held: from then on, this thread's death
+ * is detected. A thread terminated before that cannot be told from a live one.
+ */
+export function holdLifeLock(memory: SharedMemory, me: number): Promise<void> | null {
   const locks = lockManager();
-  if (locks === null || typeof BroadcastChannel !== 'function') return;
+  if (locks === null || typeof BroadcastChannel !== 'function') return null;
   const generation = Atomics.load(memory.i32, memory.p(me, P_GEN));
-  void locks.request(lifeLockName(memory, me, generation), { mode: 'exclusive' }, () => {
-    Atomics.store(memory.i32, memory.p(me, P_LIFE), 1);
-    const channel = new BroadcastChannel(channelName(memory));
-    channel.postMessage({ participant: me, generation });
-    channel.close();
-    return new Promise(() => {}); // held until this thread ends
+  return new Promise((held) => {
+    void locks.request(lifeLockName(memory, me, generation), { mode: 'exclusive' }, () => {
+      const a = memory.i32;
+      Atomics.store(a, memory.p(me, P_LIFE), 1);
+      const high = Atomics.load(a, H_HIGH_PARTICIPANT);
+      for (let p = 0; p < high; p++) {
+        if (p !== me && Atomics.load(a, memory.p(p, P_STATE)) === PARTICIPANT_ALIVE) memory.ring(p);
+      }
+      const channel = new BroadcastChannel(channelName(memory));
+      channel.postMessage({ participant: me, generation });
+      channel.close();
+      held();
+      return new Promise(() => {}); // held until this thread ends
+    });
   });
 }
 
-/** Watches the life lock of every other thread attached now, and of every one that attaches later. */
-export function watchLifeLocks(backend: SharedBackend): void {
+/**
+ * Watches the life lock of every other thread attached now, and of every one that attaches later
+ * (told by the channel). A broadcast sent by a thread that is terminated right after may be lost,
+ * so the returned function scans the attached threads again: the backend calls it each time a
+ * request of this thread starts waiting (a thread that waits is one that needs the dead's permits).
+ * Returns null where nothing can be watched.
+ */
+export function watchLifeLocks(backend: SharedBackend): (() => void) | null {
   const locks = lockManager();
-  if (locks === null || typeof BroadcastChannel !== 'function') return;
+  if (locks === null || typeof BroadcastChannel !== 'function') return null;
   const { memory } = backend;
   const watched = new Set<string>();
   const ref = new WeakRef(backend);
@@ -71,13 +90,17 @@ export function watchLifeLocks(backend: SharedBackend): void {
     watch(event.data.participant, event.data.generation);
   };
   const a = memory.i32;
-  const high = Atomics.load(a, H_HIGH_PARTICIPANT);
-  for (let p = 0; p < high; p++) {
-    if (
-      Atomics.load(a, memory.p(p, P_STATE)) === PARTICIPANT_ALIVE &&
-      Atomics.load(a, memory.p(p, P_LIFE)) === 1
-    ) {
-      watch(p, Atomics.load(a, memory.p(p, P_GEN)));
+  const scan = () => {
+    const high = Atomics.load(a, H_HIGH_PARTICIPANT);
+    for (let p = 0; p < high; p++) {
+      if (
+        Atomics.load(a, memory.p(p, P_STATE)) === PARTICIPANT_ALIVE &&
+        Atomics.load(a, memory.p(p, P_LIFE)) === 1
+      ) {
+        watch(p, Atomics.load(a, memory.p(p, P_GEN)));
+      }
     }
-  }
+  };
+  scan();
+  return scan;
 }
