@@ -211,7 +211,11 @@ class QueuedValue<T, R> extends PermitRequest {
     } finally {
       this.value = undefined;
     }
-    this.inner = merge.subscribeInner(inner, lease);
+    const subscriber = merge.subscribeInner(inner, lease);
+    // Kept only where a lease can be lost: an in-process semaphore (this request's engine) never
+    // loses one. There, this request was queued long enough to be in the old generation, and a
+    // pointer from it to the young inner would keep every finished inner alive until a full GC.
+    if (this.engine === null) this.inner = subscriber;
   }
 
   onTimeout(): void {

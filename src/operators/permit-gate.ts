@@ -90,7 +90,11 @@ class GateRequest<T> extends PermitRequest {
   }
 
   onGrant(lease: Lease): void {
-    const holder = (this.holder = this.holderFor(this.downstream, lease));
+    const holder = this.holderFor(this.downstream, lease);
+    // Kept only where a lease can be lost: an in-process semaphore (this request's engine) never
+    // loses one, and a pointer from a long-queued request to its young holder would keep the
+    // finished holder alive until a full GC.
+    if (this.engine === null) this.holder = holder;
     let source = this.source;
     if (typeof source === 'function') {
       try {
