@@ -70,30 +70,46 @@ export class SemaphoreCore implements PermitBackend {
   }
 
   request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
+    const { permits } = demand;
+    // Granted at once when nobody of equal or higher priority is queued and the permits are free.
+    // (The hot path is kept small, so that callers can inline it.)
+    const head = this.queue.head;
+    if (this.value >= permits && (head === null || demand.priority > head.priority)) {
+      if (permits > this.bound) return this.refuse(grantee, 'never'); // an over-released semaphore
+      this.value -= permits;
+      return this.grantAtOnce(grantee, permits, demand.priority);
+    }
+    return this.enqueue(demand, grantee);
+  }
+
+  /** Tells `grantee` of a grant of `permits`, already taken, inside the call. */
+  private grantAtOnce(grantee: PermitGrantee, permits: number, priority: number): PermitTicket {
+    let grant: Job & PermitTicket;
+    if (grantee instanceof QueuedRequest && grantee.engine === null) {
+      // A request node not yet asked of an engine is its own node, ticket and lease.
+      this.adopt(grantee, grantee as unknown as PermitGrantee, permits, priority);
+      grantee.state = ASSIGNED; // its wait, `queuedAt`, is 0
+      grantee.token = ++this.lastToken;
+      grant = grantee;
+    } else {
+      grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
+    }
+    if (this.watchers.listeners !== 0) this.watchers.settled(this.value, this.loop);
+    this.loop.grantNow(grant);
+    return grant;
+  }
+
+  /** Queues a request that is not granted at once, or refuses it. */
+  private enqueue(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
     const { permits, priority, maxWaiting } = demand;
     if (permits > this.bound) return this.refuse(grantee, 'never');
-    // A grantee that is a request node not yet asked of an engine is its own node, ticket and lease.
-    const own = grantee instanceof QueuedRequest && grantee.engine === null ? grantee : null;
-    // Granted at once when nobody of equal or higher priority is queued and the permits are free.
-    if (this.value >= permits && priority > this.queue.topPriority) {
-      this.value -= permits;
-      let grant: Job & PermitTicket;
-      if (own !== null) {
-        this.adopt(own, grantee, permits, priority);
-        own.state = ASSIGNED; // its wait, `queuedAt`, is 0
-        own.token = ++this.lastToken;
-        grant = own;
-      } else {
-        grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
-      }
-      if (this.watchers.listeners !== 0) this.watchers.settled(this.value, this.loop);
-      this.loop.grantNow(grant);
-      return grant;
-    }
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
     let node: QueuedRequest;
-    if (own !== null) this.adopt((node = own), grantee, permits, priority);
-    else node = new QueuedRequest(this, grantee, permits, priority);
+    if (grantee instanceof QueuedRequest && grantee.engine === null) {
+      this.adopt((node = grantee), grantee as unknown as PermitGrantee, permits, priority);
+    } else {
+      node = new QueuedRequest(this, grantee, permits, priority);
+    }
     node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
     this.queue.push(node);
     this.counts.queued(this.queue.length);

@@ -1,8 +1,15 @@
-import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
-import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import { Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import type {
+  Lease,
+  PermitBackend,
+  PermitGrantee,
+  PermitRefusal,
+  PermitTicket,
+} from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
-import { SmallPermitRequest, type WaitConfig } from './permit-request.js';
+import type { WaitConfig } from './permit-request.js';
 import { reportUnhandledError } from './report-error.js';
+import { scheduleOrWithdraw } from './schedule.js';
 
 /**
  * The cold `Observable<boolean>` behind `acquire()`: each subscription is one request; it emits
@@ -18,38 +25,70 @@ export function acquirePermits(
   return new Observable<boolean>((subscriber) => new AcquireRequest(subscriber, backend, config, scheduler));
 }
 
-/** One `acquire()` subscription: `true` on the grant, `false` at the timeout. */
-class AcquireRequest extends SmallPermitRequest {
+/**
+ * One `acquire()` subscription: `true` on the grant, `false` on a timeout or a refusal. It asks as
+ * `PermitRequest` does (see its diagram), but is not an engine node: nobody keeps an `acquire()`
+ * lease (the permits go back through `release`), so a small grantee of four fields costs less than
+ * the node's ten on every call, and shares no code (so no inline caches) with the gated streams'.
+ */
+class AcquireRequest implements PermitGrantee {
+  private ticket: PermitTicket | null = null;
+  private timer: Subscription | null = null;
+  private answered = false;
+
   constructor(
     private readonly subscriber: Subscriber<boolean>,
     backend: PermitBackend,
     config: WaitConfig,
     scheduler: SchedulerLike | undefined,
   ) {
-    super();
-    this.ask(backend, config, scheduler);
+    const { timeout } = config;
+    const ticket = (this.ticket = backend.request(config.demand, this));
+    if (this.answered || timeout === null || timeout <= 0) return;
+    this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
   }
 
-  onGrant(_lease: Lease): void {
+  grant(_lease: Lease): void {
+    this.answer();
     this.subscriber.next(true);
     this.subscriber.complete();
   }
 
-  onTimeout(): void {
-    this.subscriber.next(false);
-    this.subscriber.complete();
+  /** A refusal of any kind (not grantable now, a full queue, never grantable): `false`. */
+  refuse(_refusal: PermitRefusal): void {
+    this.answer();
+    this.denied();
   }
 
-  onRefused(): void {
-    this.onTimeout();
-  }
-
-  onFailure(error: PermitBackendError): void {
+  fail(error: PermitBackendError): void {
+    this.answer();
     this.subscriber.error(error);
   }
 
   /** The `acquire()` stream is over; nobody holds the lease but the caller, anonymously. */
-  onLost(error: PermitLostError): void {
+  lose(error: PermitLostError): void {
     reportUnhandledError(error);
+  }
+
+  /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
+  unsubscribe(): void {
+    this.ticket?.withdraw('cancel');
+    this.timer?.unsubscribe();
+    this.timer = null;
+  }
+
+  private timeOut(): void {
+    if (this.ticket!.withdraw('timeout')) this.denied();
+  }
+
+  private denied(): void {
+    this.subscriber.next(false);
+    this.subscriber.complete();
+  }
+
+  private answer(): void {
+    this.answered = true;
+    this.timer?.unsubscribe();
+    this.timer = null;
   }
 }

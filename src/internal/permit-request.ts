@@ -89,110 +89,10 @@ export function rejectedErrorFor(
   return new PermitRejectedError({ primitive: backend.name, permits, waiting, maxWaiting, bound });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a mixin base must take `...args: any[]`
-export type StateBase = abstract new (...args: any[]) => { state: number };
-
 /**
- * The request logic, over a base that keeps its `state`: {@link PermitRequest} (a node an in-process
- * engine takes in) or {@link SmallPermitRequest} (no node fields). A mixin, so that both share one
- * source; each made class has its own functions (and its own inline caches).
- */
-function permitRequestOn<B extends StateBase>(Base: B) {
-  abstract class Request extends Base implements PermitGrantee {
-    ticket: PermitTicket | null = null;
-    timer: Subscription | null = null;
-    /** How it waits, set by {@link ask}. */
-    waitConfig: WaitConfig | null = null;
-
-    /**
-     * Told of its answer (granted, refused or failed). Its state says it: QUEUED until then (also
-     * when the node is unused: another backend), after it never again.
-     */
-    get answered(): boolean {
-      return this.state !== QUEUED;
-    }
-
-    /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
-    ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
-      this.waitConfig = config;
-      const { timeout } = config;
-      const ticket = (this.ticket = backend.request(config.demand, this));
-      if (this.answered || timeout === null || timeout <= 0) return;
-      this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
-    }
-
-    grant(lease: Lease): void {
-      this.answer();
-      this.onGrant(lease);
-    }
-
-    refuse(refusal: PermitRefusal): void {
-      this.answer();
-      // A full bulkhead or queue (a SharedSemaphore's ring of `capacity` slots), or a request that
-      // can never fit, is a refusal; a request that only could not wait (timeout <= 0, blocking:
-      // false) is a timeout at once.
-      if (refusal.reason === 'never') this.onRefused(refusal.waiting, true);
-      else if (refusal.reason === 'full' || refusal.waiting >= this.waitConfig!.maxWaiting)
-        this.onRefused(refusal.waiting, false);
-      else this.onTimeout();
-    }
-
-    fail(error: PermitBackendError): void {
-      this.answer();
-      this.onFailure(error);
-    }
-
-    lose(error: PermitLostError): void {
-      this.onLost(error);
-    }
-
-    /** The deadline: gives up unless the answer came first. */
-    timeOut(): void {
-      if (this.ticket!.withdraw('timeout')) this.onTimeout();
-    }
-
-    /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
-    unsubscribe(): void {
-      this.ticket?.withdraw('cancel');
-      this.timer?.unsubscribe();
-      this.timer = null;
-    }
-
-    abstract onGrant(lease: Lease): void;
-    abstract onTimeout(): void;
-    /** The bulkhead was full (`waiting` others queued), or the request can never be granted. */
-    abstract onRefused(waiting: number, never: boolean): void;
-    abstract onFailure(error: PermitBackendError): void;
-    /** A lease it was granted was lost. */
-    abstract onLost(error: PermitLostError): void;
-
-    /** Marks it answered and stops its timer. */
-    answer(): void {
-      // A node granted by its engine is GRANTED already; any other answer ends its life as a node.
-      if (this.state === QUEUED) this.state = DONE;
-      this.timer?.unsubscribe();
-      this.timer = null;
-    }
-  }
-  return Request;
-}
-
-/** A request that an in-process semaphore takes in as its own node (see `QueuedRequest`). */
-abstract class EngineNode extends QueuedRequest {
-  constructor() {
-    // No engine yet: asked of a `SemaphoreCore`, it becomes that engine's node, ticket and lease.
-    super(null as unknown as SemaphoreCore, null, 0, 0);
-  }
-}
-
-/** The base of a request that is never a node: only the state the request logic reads. */
-abstract class NoNode {
-  state: number = QUEUED;
-}
-
-/**
- * One request for permits made by the RxJS layer — an `acquire()` subscription, a gated stream, a
- * value of `mergeMapWithPermit` — from the moment it asks until it is answered or withdrawn. It is
+ * One request for permits made by the RxJS layer — a gated stream, a value of `mergeMapWithPermit`,
+ * a `lease()` or `run()` call (an `acquire()` subscription has a smaller one of its own: see
+ * internal/acquire.ts) — from the moment it asks until it is answered or withdrawn. It is
  * the backend's grantee: every path asks the same way ({@link ask}), and subclasses say what a
  * grant, a timeout, a refusal, a backend failure and a lost lease do. It is also the teardown of a
  * subscription that waits.
@@ -212,13 +112,84 @@ abstract class NoNode {
  * and lease — one object. Used by gated streams, `mergeMapWithPermit` values and `lease()`/`run()`,
  * whose leases are kept.
  */
-export const PermitRequest = permitRequestOn(EngineNode);
-export type PermitRequest = InstanceType<typeof PermitRequest>;
+export abstract class PermitRequest extends QueuedRequest implements PermitGrantee {
+  ticket: PermitTicket | null = null;
+  timer: Subscription | null = null;
+  /** How it waits, set by {@link ask}. */
+  waitConfig: WaitConfig | null = null;
 
-/**
- * A {@link PermitRequest} without the node fields: the engine wraps it in a node of its own when it
- * queues it, and answers a grant made at once with a small lease. For `acquire()`, whose lease
- * nobody keeps: a small object costs less there than the node's fields on every request.
- */
-export const SmallPermitRequest = permitRequestOn(NoNode);
-export type SmallPermitRequest = InstanceType<typeof SmallPermitRequest>;
+  constructor() {
+    // No engine yet: asked of a `SemaphoreCore`, it becomes that engine's node, ticket and lease.
+    super(null as unknown as SemaphoreCore, null, 0, 0);
+  }
+
+  /**
+   * Told of its answer (granted, refused or failed). Its state says it: QUEUED until then (also
+   * when the node is unused: another backend), after it never again.
+   */
+  get answered(): boolean {
+    return this.state !== QUEUED;
+  }
+
+  /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
+  ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
+    this.waitConfig = config;
+    const { timeout } = config;
+    const ticket = (this.ticket = backend.request(config.demand, this));
+    if (this.answered || timeout === null || timeout <= 0) return;
+    this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
+  }
+
+  grant(lease: Lease): void {
+    this.answer();
+    this.onGrant(lease);
+  }
+
+  refuse(refusal: PermitRefusal): void {
+    this.answer();
+    // A full bulkhead or queue (a SharedSemaphore's ring of `capacity` slots), or a request that
+    // can never fit, is a refusal; a request that only could not wait (timeout <= 0, blocking:
+    // false) is a timeout at once.
+    if (refusal.reason === 'never') this.onRefused(refusal.waiting, true);
+    else if (refusal.reason === 'full' || refusal.waiting >= this.waitConfig!.maxWaiting)
+      this.onRefused(refusal.waiting, false);
+    else this.onTimeout();
+  }
+
+  fail(error: PermitBackendError): void {
+    this.answer();
+    this.onFailure(error);
+  }
+
+  lose(error: PermitLostError): void {
+    this.onLost(error);
+  }
+
+  /** The deadline: gives up unless the answer came first. */
+  timeOut(): void {
+    if (this.ticket!.withdraw('timeout')) this.onTimeout();
+  }
+
+  /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
+  unsubscribe(): void {
+    this.ticket?.withdraw('cancel');
+    this.timer?.unsubscribe();
+    this.timer = null;
+  }
+
+  abstract onGrant(lease: Lease): void;
+  abstract onTimeout(): void;
+  /** The bulkhead was full (`waiting` others queued), or the request can never be granted. */
+  abstract onRefused(waiting: number, never: boolean): void;
+  abstract onFailure(error: PermitBackendError): void;
+  /** A lease it was granted was lost. */
+  abstract onLost(error: PermitLostError): void;
+
+  /** Marks it answered and stops its timer. */
+  answer(): void {
+    // A node granted by its engine is GRANTED already; any other answer ends its life as a node.
+    if (this.state === QUEUED) this.state = DONE;
+    this.timer?.unsubscribe();
+    this.timer = null;
+  }
+}
