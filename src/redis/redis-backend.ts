@@ -44,6 +44,8 @@ class RedisRequest implements PermitTicket {
   sent = false;
   /** The server answered that it queued it. */
   queued = false;
+  /** How many times its enqueue script was sent (it is sent again after a LOST or EXPIRED answer). */
+  attempt = 0;
 
   constructor(
     private readonly backend: RedisBackend,
@@ -280,6 +282,7 @@ export class RedisBackend implements PermitBackend {
     }
     const { permits, priority, maxWaiting } = request.demand;
     request.sent = true;
+    request.attempt++;
     const generation = this.generation;
     let reply: Reply;
     try {
@@ -598,6 +601,7 @@ export class RedisBackend implements PermitBackend {
         return;
       }
       const asked = [...this.requests.values()].filter((request) => request.sent);
+      const attempts = asked.map((request) => request.attempt);
       const held = [...this.leases.values()];
       const sentAt = performance.now();
       const generation = this.generation;
@@ -616,7 +620,8 @@ export class RedisBackend implements PermitBackend {
       this.heard(Number(reply[1]), Number(reply[2]));
       asked.forEach((request, index) => {
         const state = String(reply[4 + index]);
-        if (request.done || state === 'q') return;
+        // Sent again since (its first enqueue met a lost state): this answer is about the old one.
+        if (request.done || state === 'q' || request.attempt !== attempts[index]) return;
         if (state === 'x') {
           this.fail(request, new RedisStateError('the request is no longer queued in Redis'));
         } else {
