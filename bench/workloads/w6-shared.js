@@ -147,6 +147,27 @@ module.exports = function w6(libs, { scale }) {
             `${build.name} SharedSemaphore: tryAcquire(1) + release(1)`,
             () => new SharedSemaphore(1),
           ),
+          {
+            // What any lock-guarded shared counter pays: two critical sections per cycle, each a
+            // compare-and-swap to enter and a sequentially consistent store to leave.
+            name: 'floor: Atomics.compareExchange + Atomics.store, twice (two critical sections)',
+            run(n) {
+              const a = keep(new Int32Array(new SharedArrayBuffer(64)));
+              a[4] = 1;
+              const t0 = mark();
+              for (let i = 0; i < n; i++) {
+                if (Atomics.compareExchange(a, 2, 0, 1) !== 0) throw NOT_ACQUIRED;
+                a[4] -= 1;
+                Atomics.store(a, 2, 0);
+                if (Atomics.compareExchange(a, 2, 0, 1) !== 0) throw NOT_ACQUIRED;
+                a[4] += 1;
+                Atomics.store(a, 2, 0);
+              }
+              const r = since(t0);
+              if (a[4] !== 1) throw new Error('W6 floor: wrong count');
+              return r;
+            },
+          },
         ],
       },
       {

@@ -77,6 +77,8 @@ export class SharedBackend implements PermitBackend, AnswerSink {
   private armed = false;
   private inBell = false;
   private readonly bell: number;
+  /** The word of this thread's HELD count. */
+  private readonly heldIndex: number;
   /** Participants to ring once the critical section is over (deduplicated by `ringMark`). */
   private readonly toRing: number[] = [];
   private readonly ringMark: Int32Array;
@@ -101,6 +103,7 @@ export class SharedBackend implements PermitBackend, AnswerSink {
     this.i32 = memory.i32;
     this.me = me;
     this.bell = memory.p(me, P_BELL);
+    this.heldIndex = memory.p(me, P_HELD);
     this.counts = new StatsCounter(now);
     this.loop = new GrantLoop(reportUnhandledError, () => this.counts.loopEnded());
     this.watchers = new ValueWatchers(this.value, reportUnhandledError, () =>
@@ -131,11 +134,12 @@ export class SharedBackend implements PermitBackend, AnswerSink {
       return false;
     }
     i32[H_VALUE] -= permits;
-    i32[memory.p(this.me, P_HELD)] += permits;
-    memory.nextToken();
+    i32[this.heldIndex] += permits;
+    memory.drawToken();
     memory.unlock();
     this.counts.granted++;
-    this.changed();
+    // The hot path (bench W6): nothing to tell when nobody listens to the value, here or elsewhere.
+    if (this.watchers.listeners !== 0 || Atomics.load(i32, H_WATCHING) !== 0) this.changed();
     return true;
   }
 
@@ -181,13 +185,20 @@ export class SharedBackend implements PermitBackend, AnswerSink {
     memory.lock(this.me);
     const value = i32[H_VALUE];
     const bound = i32[H_BOUND];
-    if (bound >= 0 && value + permits > bound) {
+    if ((bound >= 0 && value + permits > bound) || value + permits > MAX_PERMITS) {
       memory.unlock();
-      throw new OverReleaseError({ primitive: this.name, bound, value, permits });
-    }
-    if (value + permits > MAX_PERMITS) {
-      memory.unlock();
+      if (bound >= 0 && value + permits > bound) {
+        throw new OverReleaseError({ primitive: this.name, bound, value, permits });
+      }
       throw new RangeError(`${this.name}.release: the value would exceed ${MAX_PERMITS}`);
+    }
+    if (i32[H_HEAD] === -1) {
+      // The hot path (bench W6): nobody queued, nothing to hand off.
+      i32[H_VALUE] = value + permits;
+      i32[this.heldIndex] -= permits;
+      memory.unlock();
+      if (this.watchers.listeners !== 0 || Atomics.load(i32, H_WATCHING) !== 0) this.changed();
+      return value + permits;
     }
     const after = this.giveBack(permits);
     this.changed();
@@ -277,7 +288,7 @@ export class SharedBackend implements PermitBackend, AnswerSink {
   private giveBack(permits: number): number {
     const { memory, i32 } = this;
     i32[H_VALUE] += permits;
-    i32[memory.p(this.me, P_HELD)] -= permits;
+    i32[this.heldIndex] -= permits;
     if (i32[H_HEAD] !== -1) memory.grantQueued(this);
     const after = i32[H_VALUE];
     memory.unlock();

@@ -206,6 +206,14 @@ export class SharedMemory {
     this.i32[H_LOG_LEN] = 0;
   }
 
+  /** Draws a token nobody will see (a `tryAcquire` grant): {@link nextToken} without the number. */
+  drawToken(): void {
+    const a = this.i32;
+    const lo = (a[H_TOKEN_LO] + 1) | 0;
+    if (lo === 0) a[H_TOKEN_HI] = a[H_TOKEN_HI] + 1;
+    a[H_TOKEN_LO] = lo;
+  }
+
   /** Draws the next fencing token (strictly increasing across threads). */
   nextToken(): number {
     const a = this.i32;

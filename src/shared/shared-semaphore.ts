@@ -7,7 +7,9 @@ import {
   checkName,
   checkOptions,
   checkScheduler,
+  checkPermits,
   describeValue,
+  isPermitCount,
   primitiveLabel,
 } from '../internal/validate.js';
 import { checkSharedMemory, currentThreadId } from './environment.js';
@@ -233,6 +235,53 @@ export class SharedSemaphore extends BackendSemaphore {
     } finally {
       attaching = null;
     }
+  }
+
+  /**
+   * Takes `permits` now if they are free and nobody is queued in any thread; never waits, never
+   * overtakes a queued request (as {@link Semaphore.tryAcquire}).
+   *
+   * @example
+   * ```ts
+   * if (limit.tryAcquire()) {
+   *   try { doWork(); } finally { limit.release(); }
+   * }
+   * ```
+   *
+   * @param permits How many permits to take, a positive integer (default 1).
+   * @return Whether they were taken.
+   * @throws `RangeError` when `permits` is not a positive integer or exceeds the bound.
+   */
+  override tryAcquire(permits: number = 1): boolean {
+    // The hot path (bench W6): this backend's own call, not the shared one of every primitive.
+    const shared = this.shared;
+    if ((permits !== 1 || shared.maxPermits < 1) && !isPermitCount(permits, shared.maxPermits)) {
+      checkPermits(`${this.label}.tryAcquire`, 'permits', permits, shared.maxPermits);
+    }
+    return shared.tryAcquire(permits);
+  }
+
+  /**
+   * Gives `permits` back: they go straight to queued requests from the head, in every thread
+   * (this thread's grantees are told before it returns, others' on a later task), the rest become
+   * free (as {@link Semaphore.release}).
+   *
+   * @example
+   * ```ts
+   * limit.release();
+   * ```
+   *
+   * @param permits How many permits to give back, a positive integer (default 1).
+   * @return `value` after the hand-off.
+   * @throws `RangeError` when `permits` is not a positive integer, or the value would exceed 2^31 - 1.
+   * @throws {@link index!OverReleaseError} when the semaphore is `bounded` and the value would exceed
+   * the bound; the release then changes nothing.
+   */
+  override release(permits: number = 1): number {
+    if (permits !== 1 && !isPermitCount(permits, Infinity)) {
+      checkPermits(`${this.label}.release`, 'permits', permits);
+    }
+    return this.shared.release(permits);
   }
 
   /**
