@@ -118,6 +118,28 @@ export class RedisSemaphore extends BackendSemaphore {
   }
 
   /**
+   * Not available here: a remote semaphore cannot answer synchronously whether permits are free.
+   * Ask the server instead, with `acquire({ blocking: false })` (emits `false` when they are taken)
+   * or `lease({ timeout: 0 })` (rejects with `PermitTimeoutError`); both are decided atomically by
+   * the server and never overtake a queued request.
+   *
+   * @example
+   * ```ts
+   * semaphore.acquire({ blocking: false }).subscribe((taken) => {
+   *   if (taken) doWork().finally(() => semaphore.release());
+   * });
+   * ```
+   *
+   * @param permits How many permits would be taken.
+   * @return Never returns.
+   * @throws `TypeError` always, naming the asynchronous alternatives.
+   * @throws `RangeError` first, when `permits` is not a positive integer or exceeds the stored permits.
+   */
+  override tryAcquire(permits?: number): boolean {
+    return super.tryAcquire(permits);
+  }
+
+  /**
    * Withdraws this instance's queued requests (their streams error with `PermitBackendError`),
    * releases its leases (their holders are told with `PermitLostError`), stops its heartbeat and
    * closes its subscriber connection. Resolves once Redis has them back. Requests made afterwards
