@@ -369,7 +369,9 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    * {@link lease} does, calls `task(lease)`, releases the lease once the task's result settles —
    * however it settles, a synchronous throw included — and settles as the task did. The task
    * starts the moment the permits are held, as a gated stream does (rule 5): inside the `run` call
-   * when they are free, else inside the release that hands them over.
+   * when they are free, else inside the release that hands them over. On a remote backend, a lease
+   * lost while the task runs rejects the Promise with `PermitLostError` at once (the task's
+   * own result is then ignored).
    *
    * @example
    * ```ts

@@ -12,6 +12,7 @@ import {
   BoundedSemaphore,
   DummySemaphore,
   PermitBackendError,
+  PermitLostError,
   RLock,
   Semaphore,
   SharedSemaphore,
@@ -1233,6 +1234,34 @@ describe('lease() and run() on every primitive (rule 22)', () => {
       lease.release(); // does nothing: the server freed it when it lost it
       await clock.advance(LATENCY);
       expect(remote.value).toBe(1);
+    });
+
+    it("a lease lost while run()'s task runs rejects run() with PermitLostError; the task's result is ignored", async () => {
+      let finish: (value: string) => void = () => undefined;
+      let held: Lease | null = null;
+      const ran = track(
+        remote.run(
+          (lease) =>
+            new Promise<string>((resolve) => {
+              held = lease;
+              finish = resolve;
+            }),
+        ),
+      );
+      await clock.advance(LATENCY);
+      expect(held).not.toBeNull();
+      remote.loseLease(held!);
+      await clock.advance(LATENCY - 1);
+      expect(ran.state).toBe('pending');
+      await clock.advance(1);
+      expect(ran.state).toBe('rejected');
+      expect(ran.reason).toBeInstanceOf(PermitLostError);
+      expect((ran.reason as PermitLostError).token).toBe(held!.token);
+      finish('too late');
+      await clock.advance(LATENCY);
+      expect(ran.state).toBe('rejected');
+      expect(reported).toEqual([]);
+      expect([remote.value, remote.waiting]).toEqual([1, 0]);
     });
   });
 

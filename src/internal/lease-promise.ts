@@ -180,9 +180,16 @@ class LeaseRequest<T> extends PermitRequest {
     this.reject(error);
   }
 
-  /** The Promise has settled long ago: nobody is listening but the unhandled-error hook. */
+  /**
+   * A `run()` whose task is still running (granted after the call) rejects with the error at once:
+   * its caller learns that the permits may be someone else's now (the task's own result, when it
+   * comes, is ignored). Otherwise the Promise has settled long ago — `lease()` resolved with the
+   * lease, or the task settled and the lease was released — and nobody is listening but the
+   * unhandled-error hook (the lease's `released` is true by then).
+   */
   onLost(error: PermitLostError): void {
-    reportUnhandledError(error);
+    if (this.task !== null && this.rejectLater !== null) this.rejectLater(error);
+    else reportUnhandledError(error);
   }
 
   private stopListening(): void {
