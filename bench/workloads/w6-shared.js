@@ -2,7 +2,10 @@
 // W6 (issue #14): SharedSemaphore, one limit across worker_threads.
 //
 //   W6-uncontended  tryAcquire(1) + release(1) on a SharedSemaphore nobody else uses, against the
-//                   in-process Semaphore (target ≤ 3x): the price of the critical section.
+//                   in-process Semaphore (target ≤ 3x): the price of the critical section. Two
+//                   floors, bare atomics and nothing else: today's two lock-guarded sections, and
+//                   the cheapest lock-free fast path (value and "queued" bit in one word, one CAS
+//                   each way, plus the CAS that advances the token counter: every grant draws one).
 //   W6-hand-off     one permit passed back and forth between the main thread and a worker: the
 //                   main thread releases it to the worker's queued `lease()`, the worker releases
 //                   it back; time per hand-off, against a MessagePort round trip (post the
@@ -168,6 +171,32 @@ module.exports = function w6(libs, { scale }) {
               return r;
             },
           },
+          {
+            // The lock-free fast path proposed for #14, at its cheapest: no lock, the free value and
+            // a "queued" bit in one word changed by one compare-and-swap each way (the expected
+            // word cached, so no load before it), and one compare-and-swap that advances the
+            // fencing-token counter for the tryAcquire grant (SPEC: every grant draws a token).
+            // Three atomic read-modify-writes per cycle, against the four atomics of the row above.
+            name: 'floor: lock-free fast path (CAS value word, CAS token counter, CAS value word)',
+            run(n) {
+              const a = keep(new Int32Array(new SharedArrayBuffer(64)));
+              let word = 1 << 1; // one free permit, "queued" bit (bit 0) clear
+              a[4] = word;
+              let token = 0;
+              const t0 = mark();
+              for (let i = 0; i < n; i++) {
+                if (Atomics.compareExchange(a, 4, word, word - 2) !== word) throw NOT_ACQUIRED;
+                word -= 2;
+                if (Atomics.compareExchange(a, 12, token, token + 1) !== token) throw NOT_ACQUIRED;
+                token = (token + 1) | 0;
+                if (Atomics.compareExchange(a, 4, word, word + 2) !== word) throw NOT_ACQUIRED;
+                word += 2;
+              }
+              const r = since(t0);
+              if (a[4] !== 2 || a[12] !== (n | 0)) throw new Error('W6 floor: wrong count');
+              return r;
+            },
+          },
         ],
       },
       {
@@ -261,6 +290,7 @@ module.exports = function w6(libs, { scale }) {
     ],
     notes() {
       const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+      if (fourThreads.throughput.length === 0) return ''; // not run (--filter)
       return (
         `4 threads × ${formatN(nCycles)}: throughput ${formatN(Math.round(med(fourThreads.throughput)))} grants/s ` +
         `(median over rounds), longest wait of one request ${med(fourThreads.maxWait).toFixed(1)} ms ` +
