@@ -7,6 +7,7 @@ import type {
   PermitTicket,
   ValueListener,
 } from './permit-backend.js';
+import { ANSWERED } from './at-once-grant.js';
 import { markNotThenable } from './request-node.js';
 import { StatsCounter } from './stats.js';
 
@@ -83,6 +84,5 @@ class DummyLease implements Lease {
 }
 
 const NOTHING = (): void => {};
-const ANSWERED: PermitTicket = Object.freeze({ withdraw: () => false });
 
 markNotThenable(DummyLease);

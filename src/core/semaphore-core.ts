@@ -11,7 +11,8 @@ import type {
   ValueListener,
 } from './permit-backend.js';
 import { PriorityQueue } from './priority-queue.js';
-import { ASSIGNED, DONE, QUEUED, REFUSING, RequestNode, markNotThenable } from './request-node.js';
+import { ANSWERED, AtOnceGrant } from './at-once-grant.js';
+import { ASSIGNED, DONE, QUEUED, REFUSING, RequestNode } from './request-node.js';
 import { StatsCounter } from './stats.js';
 import { ValueWatchers } from './value-watchers.js';
 
@@ -85,12 +86,11 @@ export class SemaphoreCore implements PermitBackend {
   /** Tells `grantee` of a grant of `permits`, already taken, inside the call. */
   private grantAtOnce(grantee: PermitGrantee, permits: number, priority: number): PermitTicket {
     let grant: Job & PermitTicket;
-    if (grantee instanceof QueuedRequest && grantee.engine === null) {
-      // A request node not yet asked of an engine is its own node, ticket and lease.
-      this.adopt(grantee, grantee as unknown as PermitGrantee, permits, priority);
-      grantee.state = ASSIGNED; // its wait, `queuedAt`, is 0
-      grantee.token = ++this.lastToken;
-      grant = grantee;
+    const own = this.adopt(grantee, permits, priority);
+    if (own !== null) {
+      own.state = ASSIGNED; // its wait, `queuedAt`, is 0
+      own.token = ++this.lastToken;
+      grant = own;
     } else {
       grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
     }
@@ -104,12 +104,8 @@ export class SemaphoreCore implements PermitBackend {
     const { permits, priority, maxWaiting } = demand;
     if (permits > this.bound) return this.refuse(grantee, 'never');
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
-    let node: QueuedRequest;
-    if (grantee instanceof QueuedRequest && grantee.engine === null) {
-      this.adopt((node = grantee), grantee as unknown as PermitGrantee, permits, priority);
-    } else {
-      node = new QueuedRequest(this, grantee, permits, priority);
-    }
+    const node =
+      this.adopt(grantee, permits, priority) ?? new QueuedRequest(this, grantee, permits, priority);
     node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
     this.queue.push(node);
     this.counts.queued(this.queue.length);
@@ -199,12 +195,17 @@ export class SemaphoreCore implements PermitBackend {
     return true;
   }
 
-  /** Takes in a grantee that is its own request node. */
-  private adopt(node: QueuedRequest, grantee: PermitGrantee, permits: number, priority: number): void {
-    node.engine = this;
-    node.grantee = grantee;
-    node.permits = permits;
-    node.priority = priority;
+  /**
+   * Takes in a grantee that is its own request node (a `QueuedRequest` not yet asked of an engine)
+   * and returns it; `null` for any other grantee, which gets a node of the engine's own.
+   */
+  private adopt(grantee: PermitGrantee, permits: number, priority: number): QueuedRequest | null {
+    if (!(grantee instanceof QueuedRequest) || grantee.engine !== null) return null;
+    grantee.engine = this;
+    grantee.grantee = grantee as unknown as PermitGrantee;
+    grantee.permits = permits;
+    grantee.priority = priority;
+    return grantee;
   }
 
   /** Refuses a request that was never queued: its grantee is told now, inside `request`. */
@@ -265,46 +266,3 @@ export class QueuedRequest extends RequestNode<QueuedRequest, SemaphoreCore> {
     this.engine.release(this.permits);
   }
 }
-
-/**
- * A request granted at once (the common case): its job, ticket and lease, and nothing of a queue
- * node — a quarter of a queued request's fields.
- */
-class AtOnceGrant implements Job, PermitTicket, Lease {
-  nextJob: Job | null = null;
-  released = false;
-
-  constructor(
-    private readonly core: SemaphoreCore,
-    private grantee: PermitGrantee | null,
-    readonly permits: number,
-    readonly token: number,
-  ) {}
-
-  runJob(): void {
-    const grantee = this.grantee!;
-    this.grantee = null;
-    this.core.counts.granted++;
-    grantee.grant(this);
-  }
-
-  /** Told at once: there is nothing to withdraw. */
-  withdraw(): boolean {
-    return false;
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.core.release(this.permits);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
-
-markNotThenable(AtOnceGrant);
-
-/** The ticket of a request answered inside `request` (refused): there is nothing to withdraw. */
-const ANSWERED: PermitTicket = Object.freeze({ withdraw: () => false });

@@ -1,3 +1,4 @@
+import { ANSWERED, AtOnceGrant } from '../core/at-once-grant.js';
 import { GrantLoop, type Job } from '../core/grant-loop.js';
 import type {
   Lease,
@@ -584,42 +585,5 @@ export class SharedRequest implements Job, PermitTicket, Lease {
     return this.backend.withdraw(this, reason);
   }
 }
-
-/** A request granted at once: its job, ticket and lease. */
-class AtOnceGrant implements Job, PermitTicket, Lease {
-  nextJob: Job | null = null;
-  released = false;
-
-  constructor(
-    private readonly backend: SharedBackend,
-    private grantee: PermitGrantee | null,
-    readonly permits: number,
-    readonly token: number,
-  ) {}
-
-  runJob(): void {
-    const grantee = this.grantee!;
-    this.grantee = null;
-    this.backend.counts.granted++;
-    grantee.grant(this);
-  }
-
-  withdraw(): boolean {
-    return false;
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.backend.releaseLease(this.permits);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
-
-/** The ticket of a request answered inside `request` (refused): there is nothing to withdraw. */
-const ANSWERED: PermitTicket = Object.freeze({ withdraw: () => false });
 
 function noop(): void {}
