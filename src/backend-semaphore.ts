@@ -1,7 +1,7 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Lease, PermitBackend, PermitStats } from './core/permit-backend.js';
 import { checkLeaseOptions } from './internal/lease-options.js';
-import { leasePermits, runPermits } from './internal/lease-promise.js';
+import { leasePermits, queueLease, runPermits } from './internal/lease-promise.js';
 import { acquirePermits } from './internal/acquire.js';
 import { waitConfig } from './internal/permit-request.js';
 import { registerGateTarget } from './internal/gate-target.js';
@@ -353,7 +353,8 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
     if (options === undefined) {
       const lease = this.backend.tryLease?.(PLAIN.demand) ?? null;
       if (lease !== null) return Promise.resolve(lease);
-      if (this.backend.maxPermits >= 1) return leasePermits(this.backend, PLAIN, this.scheduler, undefined);
+      // Not free: queue it (tryLease is not asked twice).
+      if (this.backend.maxPermits >= 1) return queueLease(this.backend, PLAIN, this.scheduler, undefined);
     }
     const { config, scheduler, signal } = checkLeaseOptions(
       `${this.label}.lease`,

@@ -21,6 +21,19 @@ export function leasePermits(
   if (signal?.aborted === true) return Promise.reject(signal.reason);
   const lease = backend.tryLease?.(config.demand) ?? null;
   if (lease !== null) return Promise.resolve(lease); // free: no request object at all
+  return queueLease(backend, config, scheduler, signal);
+}
+
+/**
+ * {@link leasePermits} once `backend.tryLease` has found nothing free (or there is none) and the
+ * signal is not aborted: the request that waits.
+ */
+export function queueLease(
+  backend: PermitBackend,
+  config: WaitConfig,
+  scheduler: SchedulerLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Lease> {
   return new LeaseRequest<Lease>(backend, config, scheduler, signal, null).promise();
 }
 
