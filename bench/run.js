@@ -11,6 +11,9 @@
 //     --scale F      multiply every n by F (quick checks; RESULTS.md is then not written)
 //     --filter RE    run only the contenders whose name matches RE (for profiling; no targets)
 //     --no-write     do not write RESULTS.md
+// W7 (RedisSemaphore vs redis-semaphore, bench/workloads/w7-redis.js) runs in a child process with a
+// redis-server of its own when one can be found or installed (scripts/system-deps.js); otherwise it
+// is skipped with one line. `npm run bench:redis` runs W7 alone.
 //
 // Profile one workload (profiles go to /tmp, never into the repository):
 //   node --cpu-prof --cpu-prof-dir=/tmp/permits-prof --expose-gc --max-old-space-size=8192 \
@@ -656,6 +659,8 @@ function resultsMarkdown(env, options, results, targets, speed, builds, seconds)
       out.push('');
     }
   }
+  const w7 = w7Run ? w7Run.markdown : previousW7Section();
+  if (w7) out.push(w7);
   out.push('## Reproduce');
   out.push('');
   out.push('```sh');
@@ -686,6 +691,60 @@ const W2_NOTE =
   'V8 cannot do in O(1) once the array is large (profile at 10^5: 85% of its time in that loop), ' +
   'hence its 10x higher cost per task at 10^5 than at 10^4.';
 
+/**
+ * W7 in a child process (it starts and stops its own redis-server): resolves to its Markdown
+ * section, or null when it was skipped (no redis-server to be had, or --filter leaves no contender).
+ */
+function runW7(options) {
+  const systemDeps = require('../scripts/system-deps.js');
+  const { found, missing } = systemDeps.ensure(['redis-server']);
+  if (missing.length > 0) {
+    const { debianPackage, env } = systemDeps.requirements['redis-server'];
+    log(`## W7 skipped: no redis-server found (apt-get install ${debianPackage}, or set ${env})`);
+    log();
+    return null;
+  }
+  const json = path.join(os.tmpdir(), `rxjs-permits-w7-${process.pid}.json`);
+  const args = [path.join(__dirname, 'workloads', 'w7-redis.js'), '--json', json];
+  if (options.scale < 1) args.push('--quick');
+  if (options.filter) args.push('--filter', options.filter.source);
+  if (options.write && options.only === null && options.filter === null && options.scale === 1)
+    args.push('--svg', path.join(__dirname, '..', 'docs', 'w7-redis.svg'));
+  const t0 = Date.now();
+  const child = require('child_process').spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...found },
+  });
+  if (child.status !== 0) throw new Error(`W7 failed (exit ${child.status ?? child.signal})`);
+  const w7 = JSON.parse(fs.readFileSync(json, 'utf8'));
+  fs.rmSync(json, { force: true });
+  if (w7.skipped) {
+    log(`## W7 skipped: ${w7.skipped}`);
+    log();
+    return null;
+  }
+  log(`## W7: ${w7.title} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(w7.description);
+  log();
+  log(w7.table);
+  log();
+  return w7;
+}
+
+/** This run's W7 ({ markdown, ... }), kept out of `results` (it has no groups of contenders). */
+let w7Run = null;
+
+/** The W7 section of the RESULTS.md written before (kept when this run could not run W7). */
+function previousW7Section() {
+  const file = path.join(__dirname, 'RESULTS.md');
+  if (!fs.existsSync(file)) return null;
+  const text = fs.readFileSync(file, 'utf8');
+  const start = text.indexOf('\n## W7');
+  if (start < 0) return null;
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start + 1, end < 0 ? undefined : end + 1);
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -705,9 +764,13 @@ async function main() {
   );
   log();
 
-  const ids = options.only ?? Object.keys(WORKLOADS);
+  const ids = options.only ?? [...Object.keys(WORKLOADS), 'W7'];
   const results = {};
   for (const id of ids) {
+    if (id === 'W7') {
+      w7Run = runW7(options);
+      continue;
+    }
     const define = WORKLOADS[id];
     if (!define) throw new Error(`unknown workload ${id}`);
     const workload = define(libs, { scale: options.scale });

@@ -1,8 +1,16 @@
 'use strict';
 // W7 (issue #15): RedisSemaphore against redis-semaphore (the field's most used Redis semaphore),
-// both on the same local redis-server, started here on a free port without persistence.
+// both on the same local redis-server, started here on a free port without persistence (`--save ''
+// --appendonly no`, scripts/redis-server.js) and stopped at the end. The redis-server program is
+// found by scripts/system-deps.js (REDIS_SERVER, else PATH).
 //
-//   node bench/workloads/w7-redis.js [--quick] [--svg file]
+//   node bench/workloads/w7-redis.js [--quick] [--filter RE] [--svg FILE] [--results FILE] [--json FILE]
+//
+//   --quick           shorter runs (fewer rounds, 200 idle waiters)
+//   --filter RE       only the contenders whose name matches RE
+//   --svg FILE        write the SVG chart (`npm run bench:redis` writes docs/w7-redis.svg)
+//   --results FILE    replace the W7 section of FILE (bench/RESULTS.md) with this run's (full runs only)
+//   --json FILE       write { title, description, markdown, results } to FILE (bench/run.js reads it)
 //
 // Measures, side by side:
 //   1. uncontended acquire+release latency (sequential, one client);
@@ -11,8 +19,9 @@
 //   4. fairness: 8 clients x 1 permit for a fixed time: order inversions (a grant to a request made
 //      after one still waiting) and the longest wait;
 //   5. 1,000 waiters idle: Redis commands per second.
-// With --svg FILE it writes an SVG chart (made here, no service) of the wake-up latency and
-// wait-time distributions (`npm run bench:redis` writes docs/w7-redis.svg). Not part of `npm test`.
+// The chart (made here, no service) shows the wake-up latency and wait-time distributions. `npm run
+// bench` runs this script as its W7 when a redis-server can be found or installed. Not part of
+// `npm test`.
 const path = require('path');
 const fs = require('fs');
 const { performance } = require('perf_hooks');
@@ -24,10 +33,7 @@ const { Redis } = require('ioredis');
 const { Semaphore: RsSemaphore } = require('redis-semaphore');
 const { RedisSemaphore } = require(path.resolve(__dirname, '..', '..', 'src', 'redis', 'index.ts'));
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const svgAt = args.indexOf('--svg');
-const svgFile = svgAt >= 0 ? args[svgAt + 1] : null;
+const TITLE = 'RedisSemaphore against redis-semaphore, on one local redis-server (issue #15)';
 const LEASE_MS = 3000;
 
 let keyCount = 0;
@@ -35,7 +41,7 @@ const nextKey = (label) => `w7:${label}:${process.pid}:${++keyCount}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The two contenders, behind one interface: make(client, key, permits) -> { acquire, release, close }. */
-const contenders = {
+const allContenders = {
   'rxjs-permits RedisSemaphore': (client, key, permits) => {
     const semaphore = new RedisSemaphore(client, key, { permits, leaseMs: LEASE_MS });
     return {
@@ -94,9 +100,18 @@ function quantile(sorted, q) {
 const both = ({ all, scripts }) => `${all.toFixed(1)} / ${scripts.toFixed(1)}`;
 const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
-async function main() {
+/**
+ * Runs W7: `{ quick, filter, log }` (filter: a RegExp over the contenders' names; log: progress
+ * lines). Resolves to `{ results, samples, server }` (results and samples per contender name).
+ */
+async function measure({ quick = false, filter = null, log = (line) => console.error(line) } = {}) {
   const binary = systemDeps.find('redis-server');
   if (!binary) throw new Error(systemDeps.missingMessage('redis-server', 'W7'));
+  const chosen = Object.entries(allContenders).filter(([name]) => !filter || filter.test(name));
+  if (chosen.length === 0) throw new Error(`no W7 contender matches ${filter}`);
+  const contenders = Object.fromEntries(chosen);
+  const load = require('os').loadavg()[0];
+  const date = new Date().toISOString();
   const server = await startRedisServer(binary);
   const clients = [];
   const connect = () => {
@@ -107,6 +122,7 @@ async function main() {
   const admin = connect();
   const results = {};
   const samples = {};
+  const serverVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
   try {
     // 1. uncontended latency: the contenders in interleaved rounds (the machine's load changes
     // over a run), the median round of each
@@ -239,20 +255,25 @@ async function main() {
         await holderSide.close();
         await waiterSide.close();
       }
-      console.error(`${name}: done`);
+      log(`W7 ${name}: done`);
     }
   } finally {
     for (const client of clients) client.disconnect();
     await server.stop();
   }
+  return { results, samples, serverVersion, quick, date, load: [load, require('os').loadavg()[0]] };
+}
 
+/** The W7 table (Markdown), the contenders side by side; the ratio column when both ran. */
+function table({ results, quick }) {
   const names = Object.keys(results);
-  const [ours, theirs] = names.map((n) => results[n]);
+  const [ours, theirs] = names.length === 2 ? names.map((n) => results[n]) : [];
+  const idle = results[names[0]].idleWaiters;
   const rows = [
     [
       'uncontended acquire+release (ms)',
       (r) => fmt(r.uncontendedMs),
-      fmt(ours.uncontendedMs / theirs.uncontendedMs) + 'x',
+      ours ? fmt(ours.uncontendedMs / theirs.uncontendedMs) + 'x' : '',
     ],
     [
       'Redis commands per contended acquire, 50 ms hold (all / scripts run)',
@@ -270,19 +291,66 @@ async function main() {
     ['fairness: order inversions', (r) => String(r.inversions), ''],
     ['fairness: max wait (ms)', (r) => fmt(r.maxWaitMs), ''],
     [
-      `${ours.idleWaiters} idle waiters: Redis commands per second (all / scripts run)`,
+      `${idle} idle waiters: Redis commands per second (all / scripts run)`,
       (r) => both(r.idleCommandsPerSecond),
       '',
     ],
   ];
-  console.log(`| W7 (${quick ? 'quick' : 'full'}) | ${names.join(' | ')} | ratio |`);
-  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- |`);
+  const out = [`| W7 (${quick ? 'quick' : 'full'}) | ${names.join(' | ')} | ratio |`];
+  out.push(`| --- | ${names.map(() => '---:').join(' | ')} | ---: |`);
   for (const [label, get, ratio] of rows)
-    console.log(`| ${label} | ${names.map((n) => get(results[n])).join(' | ')} | ${ratio} |`);
-  if (svgFile) {
-    fs.writeFileSync(svgFile, chart(samples));
-    console.log(`\nwrote ${svgFile}`);
+    out.push(`| ${label} | ${names.map((n) => get(results[n])).join(' | ')} | ${ratio} |`);
+  return out.join('\n');
+}
+
+const DESCRIPTION =
+  'Both contenders on one redis-server started for the run (no persistence), through ioredis, in ' +
+  'one Node process; each client or instance has its own connection. Commands are counted by the ' +
+  'server (INFO commandstats). `npm run bench:redis` runs W7 alone and draws docs/w7-redis.svg.';
+
+/** The W7 section of bench/RESULTS.md. */
+function section(run) {
+  return [
+    `## W7: ${TITLE}`,
+    '',
+    `${DESCRIPTION} redis-server ${run.serverVersion}; redis-semaphore ${rsVersion()}. ` +
+      `Run ${run.date}, load average ${run.load.map((l) => l.toFixed(1)).join(' -> ')}.`,
+    '',
+    table(run),
+    '',
+  ].join('\n');
+}
+
+function rsVersion() {
+  try {
+    return require('redis-semaphore/package.json').version;
+  } catch {
+    return JSON.parse(
+      fs.readFileSync(
+        path.resolve(__dirname, '..', '..', 'node_modules', 'redis-semaphore', 'package.json'),
+        'utf8',
+      ),
+    ).version;
   }
+}
+
+/** Replaces the W7 section of `file` (up to the next "## " heading) with `text`, or adds it before "## Reproduce". */
+function spliceSection(file, text) {
+  const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const lines = old.split('\n');
+  let start = lines.findIndex((line) => line.startsWith('## W7'));
+  let end;
+  if (start >= 0) {
+    end = lines.findIndex((line, i) => i > start && line.startsWith('## '));
+    if (end < 0) end = lines.length;
+  } else {
+    start = end = lines.findIndex((line) => line.startsWith('## Reproduce'));
+    if (start < 0) start = end = lines.length;
+  }
+  fs.writeFileSync(
+    file,
+    [...lines.slice(0, start), ...text.replace(/\n$/, '').split('\n'), '', ...lines.slice(end)].join('\n'),
+  );
 }
 
 /** Two panels of empirical CDFs (wake-up latency; wait time under contention), one line per contender. */
@@ -337,10 +405,47 @@ function chart(samples) {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+module.exports = { TITLE, DESCRIPTION, measure, table, section, chart, spliceSection };
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const option = (name) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : null;
+  };
+  const quick = args.includes('--quick');
+  const filter = option('--filter') === null ? null : new RegExp(option('--filter'));
+  const json = option('--json');
+  if (filter && !Object.keys(allContenders).some((name) => filter.test(name))) {
+    const skipped = `no W7 contender matches ${filter}`;
+    console.log(skipped);
+    if (json) fs.writeFileSync(json, JSON.stringify({ skipped }));
+    process.exit(0);
+  }
+  measure({ quick, filter }).then(
+    (run) => {
+      const text = section(run);
+      console.log(table(run));
+      const svg = option('--svg');
+      if (svg) {
+        fs.writeFileSync(svg, chart(run.samples));
+        console.log(`\nwrote ${svg}`);
+      }
+      const results = option('--results');
+      if (results && !quick && filter === null) {
+        spliceSection(results, text);
+        console.log(`wrote the W7 section of ${results}`);
+      } else if (results) console.log(`${results} not written (--quick or --filter)`);
+      if (json)
+        fs.writeFileSync(
+          json,
+          JSON.stringify({ title: TITLE, description: DESCRIPTION, markdown: text, table: table(run) }),
+        );
+      process.exit(0);
+    },
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
