@@ -26,6 +26,14 @@ export interface BackendKeeps {
    */
   readonly latency: number;
   /**
+   * The backend answers later in real time (a server: `RedisSemaphore`), not on the suite's virtual
+   * scheduler: it has no synchronous `tryAcquire` (the suite asks `acquire({ blocking: false })`
+   * and waits for the answer), and wherever a spec needs the backend's answers it waits for the
+   * adapter's `settled()` instead of letting `latency` pass. Specs written in virtual time (marbles)
+   * run as their real-time twins.
+   */
+  readonly realTime: boolean;
+  /**
    * Rule 3, synchronous atomic hand-off: the grantee of a release is told before the outermost
    * operation returns, and no value, `wait` or `rawlink` ever shows a permit handed to a waiter.
    */
@@ -48,7 +56,7 @@ export interface BackendKeeps {
 }
 
 /** The traits of {@link BackendKeeps} that a backend keeps or not. */
-export type KeptRule = Exclude<keyof BackendKeeps, 'latency'>;
+export type KeptRule = Exclude<keyof BackendKeeps, 'latency' | 'realTime'>;
 
 /** The rules behind each trait, for the reason of a skipped test. */
 export const ruleOf: Readonly<Record<KeptRule, string>> = {
@@ -61,6 +69,7 @@ export const ruleOf: Readonly<Record<KeptRule, string>> = {
 /** An in-process primitive keeps all of §2. */
 export const inProcess: BackendKeeps = {
   latency: 0,
+  realTime: false,
   synchronousHandOff: true,
   synchronousGrant: true,
   readyWakeUps: true,
@@ -74,12 +83,19 @@ export const inProcess: BackendKeeps = {
 export function remote(latency: number): BackendKeeps {
   return {
     latency,
+    realTime: false,
     synchronousHandOff: false,
     synchronousGrant: false,
     readyWakeUps: false,
     everySettledValue: false,
   };
 }
+
+/**
+ * A remote backend that answers in real time (a server, §7): it keeps what {@link remote} keeps; its
+ * answers are awaited with the adapter's `settled()`.
+ */
+export const realTimeRemote: BackendKeeps = { ...remote(0), realTime: true };
 
 // ---------------------------------------------------------------------------------------------
 // The adapter
@@ -107,7 +123,7 @@ export function remote(latency: number): BackendKeeps {
  * **Optional parts.** Tests of weighted requests (`permits: n`, `release(n)`) are defined only when
  * `weighted` is true and `capacity` allows 3 permits; tests of `wait`, `rawlink` and `unlink` only
  * when the adapter provides them. The factory is called once when the suite is defined, to read
- * these traits.
+ * these traits (unless the backend gives them as `traits`).
  */
 export interface ConformanceCaller {
   /** The primitive's `acquire`, for this caller. `options.permits` is passed only when `weighted`. */
@@ -144,7 +160,20 @@ export interface ConformanceAdapter extends ConformanceCaller {
   wait?(options?: { timeout?: number | null; scheduler?: SchedulerLike }): Observable<number>;
   rawlink?(callback: (primitive: unknown) => void): void;
   unlink?(callback: (primitive: unknown) => void): void;
+  /**
+   * Required when the backend answers in real time (`keeps.realTime`): resolves once every answer
+   * to what was asked so far has reached the primitive (grants and refusals told, `value` and
+   * `waiting` as the backend has them) and nothing more is in flight. Waits for events, never for
+   * a fixed time.
+   */
+  settled?(): Promise<void>;
 }
+
+/** What the suite reads of an adapter when it is defined (see {@link ConformanceBackend.traits}). */
+export type AdapterTraits = Pick<
+  ConformanceAdapter,
+  'capacity' | 'weighted' | 'reentrantForSameCaller' | 'wait' | 'rawlink' | 'unlink'
+>;
 
 export type ConformanceFactory = (permits: number, scheduler: VirtualTimeScheduler) => ConformanceAdapter;
 
@@ -153,6 +182,11 @@ export interface ConformanceBackend {
   readonly name: string;
   readonly factory: ConformanceFactory;
   readonly keeps: BackendKeeps;
+  /**
+   * The adapter's traits, for a backend that cannot make a primitive when the suite is defined
+   * (its server is connected in a `beforeAll`); by default the suite reads them from `factory(1)`.
+   */
+  readonly traits?: AdapterTraits;
 }
 
 /**
