@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 //
 // ARGV[1] is the prefix of the clients' channels, ARGV[2] the epoch the client knows, ARGV[3] the
 // client id. Each script but `init` first checks the epoch (a state lost to a restart or a
-// failover answers LOST) and that its own client is alive (EXPIRED otherwise); the heartbeat, and an
+// failover answers LOST) and, but for `release`, that its own client is alive (EXPIRED otherwise).
+// The uncontended path runs 7 commands in enqueue, 5 in release. The heartbeat, and an
 // enqueue that cannot be granted at once, reap the clients whose lease ended (their queued tickets
 // leave the queue, their held permits come back) — every instance heartbeats every leaseMs / 3, so
 // a dead client is reaped within leaseMs / 3 of the end of its lease. Grants are
@@ -35,9 +36,11 @@ end
 local function notify(client, message)
   redis.call('PUBLISH', ARGV[1] .. client, message)
 end
-local function pump()
-  local free = tonumber(redis.call('HGET', M, 'free'))
-  local total = tonumber(redis.call('HGET', M, 'permits'))
+-- Hands free permits to the head while it fits; writes and returns the free count (free and
+-- total are read when not given).
+local function pump(free, total)
+  free = free or tonumber(redis.call('HGET', M, 'free'))
+  total = total or tonumber(redis.call('HGET', M, 'permits'))
   while true do
     local head = redis.call('ZRANGE', Q, 0, 0)
     if #head == 0 then break end
@@ -64,6 +67,7 @@ local function pump()
     end
   end
   redis.call('HSET', M, 'free', int(free))
+  return free
 end
 local function drop(dead)
   local all = redis.call('HGETALL', T)
@@ -79,13 +83,14 @@ local function drop(dead)
 end
 local function reap(now)
   local gone = redis.call('ZRANGEBYSCORE', C, '-inf', '(' .. int(now))
-  if #gone == 0 then return end
+  if #gone == 0 then return false end
   local dead = {}
   for _, client in ipairs(gone) do
     dead[client] = true
     redis.call('ZREM', C, client)
   end
   drop(dead)
+  return true
 end
 local function state()
   local m = redis.call('HMGET', M, 'free', 'permits')
@@ -94,13 +99,25 @@ end
 `;
 
 /**
- * The checks of `enqueue` and `release`: the epoch, and this client's lease (an expired one is
- * reaped with every other, and answered EXPIRED). They reap nobody else: a grant made at once
- * needs no reaping, and a request that must wait reaps first (see ENQUEUE).
+ * The check of `release` and `enqueue`: the epoch (a lost state answers LOST). One HMGET reads it
+ * with the counts the script needs: leaves `free`, `stored` (permits) and `token` (the fencing
+ * counter's last value) set. `release` does not check its client's lease: giving permits back is
+ * right whether or not that lease has ended (a reaped client's tickets are gone: 'N'), and a client
+ * has lost its leases locally before the server's lease ends (see RedisBackend.renewed).
  */
-const LIGHT_PRELUDE = `
+const EPOCH_CHECK = `
+local m = redis.call('HMGET', M, 'epoch', 'free', 'permits', 'token')
+if m[1] ~= ARGV[2] then return {'LOST'} end
+local free, stored, token = tonumber(m[2]), tonumber(m[3]), tonumber(m[4])
+`;
+
+/**
+ * The checks of `enqueue`: the epoch, and this client's lease (an expired one is reaped with every
+ * other, and answered EXPIRED). It reaps nobody else: a grant made at once needs no reaping, and a
+ * request that must wait reaps first (see ENQUEUE). Leaves `now` set too.
+ */
+const LIGHT_PRELUDE = `${EPOCH_CHECK}
 local now = now_ms()
-if redis.call('HGET', M, 'epoch') ~= ARGV[2] then return {'LOST'} end
 local alive = redis.call('ZSCORE', C, ARGV[3])
 if not alive or tonumber(alive) < now then
   reap(now)
@@ -147,10 +164,10 @@ return {'OK', epoch, stored, free, waiting}
  * {'R', reason, waiting, free} | {'MISMATCH', stored}.
  */
 const ENQUEUE = `${LIGHT_PRELUDE}
-local free, waiting, stored = state()
 if stored ~= tonumber(ARGV[4]) then return {'MISMATCH', stored} end
 local ticket = ARGV[5]
 local existing = redis.call('HGET', T, ticket)
+local waiting = redis.call('ZCARD', Q)
 if existing then
   local kind, client, permits, x = split(existing)
   if kind == 'h' then return {'G', tonumber(x), free, waiting} end
@@ -158,25 +175,24 @@ if existing then
 end
 local permits, maxw = tonumber(ARGV[6]), tonumber(ARGV[8])
 if permits > stored then return {'R', 'never', waiting, free} end
-local ahead = redis.call('ZRANGEBYSCORE', Q, '-inf', ARGV[7], 'LIMIT', 0, 1)
-if #ahead == 0 and permits <= free then
-  local token = redis.call('HINCRBY', M, 'token', 1)
+-- Granted now when it fits and nobody of equal or higher priority is queued. The script runs
+-- atomically, so the token read above is the counter's value: one HSET draws it.
+local function now_or_queue()
+  if permits > free then return false end
+  if waiting > 0 and #redis.call('ZRANGEBYSCORE', Q, '-inf', ARGV[7], 'LIMIT', 0, 1) > 0 then return false end
   free = free - permits
-  redis.call('HSET', M, 'free', int(free))
+  token = token + 1
+  redis.call('HSET', M, 'free', int(free), 'token', int(token))
   redis.call('HSET', T, ticket, 'h|' .. ARGV[3] .. '|' .. permits .. '|' .. int(token))
-  return {'G', token, free, waiting}
+  return true
 end
+if now_or_queue() then return {'G', token, free, waiting} end
 -- It cannot be granted now: let the permits of dead clients come back first, then look again.
-reap(now)
-pump()
-free, waiting = state()
-ahead = redis.call('ZRANGEBYSCORE', Q, '-inf', ARGV[7], 'LIMIT', 0, 1)
-if #ahead == 0 and permits <= free then
-  local token = redis.call('HINCRBY', M, 'token', 1)
-  free = free - permits
-  redis.call('HSET', M, 'free', int(free))
-  redis.call('HSET', T, ticket, 'h|' .. ARGV[3] .. '|' .. permits .. '|' .. int(token))
-  return {'G', token, free, waiting}
+if reap(now) then
+  pump()
+  free, waiting = state()
+  token = tonumber(redis.call('HGET', M, 'token'))
+  if now_or_queue() then return {'G', token, free, waiting} end
 end
 if maxw == 0 then return {'R', 'busy', waiting, free} end
 if maxw > 0 and waiting >= maxw then return {'R', 'full', waiting, free} end
@@ -192,7 +208,7 @@ return {'Q', free, waiting + 1}
  * (some of) a held one, then hands free permits to the head. Returns {'W'|'R'|'N', free, waiting}:
  * withdrawn, released, not known (already gone).
  */
-const RELEASE = `${LIGHT_PRELUDE}
+const RELEASE = `${EPOCH_CHECK}
 local ticket = ARGV[4]
 local existing = redis.call('HGET', T, ticket)
 local answer = 'N'
@@ -210,12 +226,17 @@ if existing then
     else
       redis.call('HSET', T, ticket, 'h|' .. client .. '|' .. (permits - n) .. '|' .. x)
     end
-    redis.call('HINCRBY', M, 'free', n)
+    free = free + n
     answer = 'R'
   end
-  pump()
 end
-local free, waiting = state()
+local waiting = redis.call('ZCARD', Q)
+if waiting > 0 and answer ~= 'N' then
+  free = pump(free, stored)
+  waiting = redis.call('ZCARD', Q)
+elseif answer == 'R' then
+  redis.call('HSET', M, 'free', int(free))
+end
 return {answer, free, waiting}
 `;
 
