@@ -13,12 +13,16 @@
 //   --json FILE       write { title, description, markdown, results } to FILE (bench/run.js reads it)
 //
 // Measures, side by side:
-//   1. uncontended acquire+release latency (sequential, one client);
-//   2. Redis commands per contended acquire (INFO commandstats), for holds of 50 and 400 ms;
+//   1. uncontended acquire+release latency (sequential, one client), in interleaved rounds: the
+//      median, and the ratio per round with its spread; and what a cycle costs the server
+//      (commands sent and run, by MONITOR; redis-server CPU time, INFO cpu);
+//   2. Redis commands per contended acquire (MONITOR, each command filed under the script that
+//      called it), several requests of one instance waiting while another holds the permit for 50,
+//      400 and 2000 ms, keep-alive commands (heartbeat, refresh) apart;
 //   3. wake-up latency: from a release on connection A to the grant on connection B;
 //   4. fairness: 8 clients x 1 permit for a fixed time: order inversions (a grant to a request made
 //      after one still waiting) and the longest wait;
-//   5. 1,000 waiters idle: Redis commands per second.
+//   5. 1,000 waiters idle: Redis commands per second (INFO commandstats).
 // The chart (made here, no service) shows the wake-up latency and wait-time distributions. `npm run
 // bench` runs this script as its W7 when a redis-server can be found or installed. Not part of
 // `npm test`.
@@ -32,7 +36,12 @@ const systemDeps = require(path.resolve(__dirname, '..', '..', 'scripts', 'syste
 const { Redis } = require('ioredis');
 const { Semaphore: RsSemaphore } = require('redis-semaphore');
 const { RedisSemaphore } = require(path.resolve(__dirname, '..', '..', 'src', 'redis', 'index.ts'));
+const { SCRIPTS } = require(path.resolve(__dirname, '..', '..', 'src', 'redis', 'scripts.ts'));
+const { createHash } = require('crypto');
 
+const HOLDS = [50, 400, 2000];
+const WAITERS = 4;
+const WAITERS_NOTE = `${WAITERS} requests of one instance wait behind another's; a round's commands over ${WAITERS}`;
 const TITLE = 'RedisSemaphore against redis-semaphore, on one local redis-server (issue #15)';
 const LEASE_MS = 3000;
 
@@ -75,8 +84,7 @@ const allContenders = {
 
 /**
  * Commands the server ran (INFO commandstats): `all` counts the commands that scripts call too;
- * `scripts` counts the scripts run (EVALSHA, EVAL): both contenders do all their work in scripts, so
- * it is the number of round trips.
+ * `scripts` counts the scripts run (EVALSHA, EVAL).
  */
 async function commandCount(admin) {
   const info = await admin.info('commandstats');
@@ -88,16 +96,83 @@ async function commandCount(admin) {
   }
   return { all, scripts };
 }
-const perRound = (after, before, rounds) => ({
-  all: (after.all - before.all - 1) / rounds,
-  scripts: (after.scripts - before.scripts) / rounds,
+const perSecond = (after, before, seconds) => ({
+  all: (after.all - before.all - 1) / seconds, // minus INFO itself
+  scripts: (after.scripts - before.scripts) / seconds,
 });
+
+/** redis-server's CPU time so far, in seconds (INFO cpu). */
+async function serverCpu(admin) {
+  const info = await admin.info('cpu');
+  return ['used_cpu_sys', 'used_cpu_user'].reduce(
+    (sum, field) => sum + Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0),
+    0,
+  );
+}
+
+/** The SHA1 of each script of redis-semaphore's Semaphore, by name, read from its files. */
+function redisSemaphoreScripts() {
+  const shas = new Map();
+  const dir = path.dirname(require.resolve('redis-semaphore/lib/semaphore/acquire/lua.js'));
+  for (const name of ['acquire', 'refresh']) {
+    const text = fs.readFileSync(path.join(dir, '..', name, 'lua.js'), 'utf8');
+    const source = /createEval\)\(`([\s\S]*?)`, \d+\)/.exec(text)?.[1];
+    if (source) shas.set(createHash('sha1').update(source, 'utf8').digest('hex'), `redis-semaphore ${name}`);
+  }
+  return shas;
+}
+
+/** The scripts of both contenders by SHA1; the keep-alive ones (our heartbeat, their refresh). */
+const SCRIPT_NAMES = new Map([
+  ...Object.values(SCRIPTS).map((script) => [script.sha, `RedisSemaphore ${script.name}`]),
+  ...redisSemaphoreScripts(),
+]);
+const KEEP_ALIVE = new Set(['RedisSemaphore heartbeat', 'redis-semaphore refresh']);
+
+/**
+ * Counts the commands the server runs, by MONITOR on `client` (a connection of its own; it costs
+ * the server, so nothing is timed while one is open): each command a client sends, and each command
+ * a script calls, filed under that script. `counts()` gives `{ work, keepAlive }`, each
+ * `{ sent, inner }` (sent by a client: round trips; called by the scripts it sent), and `byName`.
+ */
+async function commandMonitor(client) {
+  const monitor = await client.monitor();
+  const byName = new Map();
+  let current = null;
+  monitor.on('monitor', (_time, args, source) => {
+    if (source === 'lua') {
+      if (current) current.inner++;
+      return;
+    }
+    const command = String(args[0]).toLowerCase();
+    let name = command;
+    if (command === 'evalsha') name = SCRIPT_NAMES.get(String(args[1])) ?? 'other script';
+    else if (command === 'eval')
+      name = SCRIPT_NAMES.get(createHash('sha1').update(String(args[1])).digest('hex')) ?? 'other script';
+    if (!byName.has(name)) byName.set(name, { sent: 0, inner: 0 });
+    current = byName.get(name);
+    current.sent++;
+  });
+  return {
+    counts() {
+      const work = { sent: 0, inner: 0 };
+      const keepAlive = { sent: 0, inner: 0 };
+      for (const [name, { sent, inner }] of byName) {
+        const into = KEEP_ALIVE.has(name) ? keepAlive : work;
+        into.sent += sent;
+        into.inner += inner;
+      }
+      return { work, keepAlive, byName: Object.fromEntries(byName) };
+    },
+    close: () => monitor.disconnect(),
+  };
+}
 
 function quantile(sorted, q) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
-const both = ({ all, scripts }) => `${all.toFixed(1)} / ${scripts.toFixed(1)}`;
+const both = ({ all, scripts }) => `${num(all)} / ${num(scripts)}`;
 const fmt = (ms) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 
 /**
@@ -123,26 +198,63 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
   const results = {};
   const samples = {};
   const serverVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
+  // Every script in the server's cache, as on a server in use: the first run of a script not
+  // cached costs an EVALSHA refused (NOSCRIPT) and an EVAL, once per server
+  for (const script of Object.values(SCRIPTS)) await admin.script('LOAD', script.source);
   try {
-    // 1. uncontended latency: the contenders in interleaved rounds (the machine's load changes
-    // over a run), the median round of each
+    // 1. uncontended latency: rounds of n sequential acquire+release per contender, interleaved (the
+    // order alternates each round: the machine's load changes over a run); the ratio of the first
+    // contender's time to the second's in each round, then medians and spread over the rounds. Then,
+    // apart from the timed rounds, what one cycle costs the server: commands sent (round trips),
+    // commands run including those the scripts call, and redis-server CPU time.
     {
       const ones = Object.entries(contenders).map(([name, make]) => [name, make(connect(), nextKey('u'), 1)]);
-      const n = quick ? 300 : 1000;
-      const rounds = quick ? 5 : 9;
+      const n = quick ? 200 : 500;
+      const rounds = quick ? 7 : 21;
       const times = new Map(ones.map(([name]) => [name, []]));
-      for (let round = -1; round < rounds; round++) {
-        for (const [name, one] of ones) {
+      for (let round = -2; round < rounds; round++) {
+        for (const [name, one] of round % 2 === 0 ? ones : [...ones].reverse()) {
           const started = performance.now();
           for (let i = 0; i < n; i++) await one.release(await one.acquire());
           if (round >= 0) times.get(name).push((performance.now() - started) / n);
         }
       }
       for (const [name, one] of ones) {
-        const sorted = times.get(name).sort((x, y) => x - y);
-        results[name] = { uncontendedMs: sorted[Math.floor(sorted.length / 2)] };
+        // redis-server's CPU time per cycle, without the MONITOR (it costs the server), then the
+        // commands of one more cycle by MONITOR
+        const cpuBefore = await serverCpu(admin);
+        for (let i = 0; i < n; i++) await one.release(await one.acquire());
+        await one.release(await one.acquire()); // the last release has reached the server before INFO
+        const cpu = (await serverCpu(admin)) - cpuBefore;
+        const monitor = await commandMonitor(connect());
+        for (let i = 0; i < 10; i++) await one.release(await one.acquire());
+        await sleep(20); // the last release has reached the server
+        const { work, keepAlive } = monitor.counts();
+        await monitor.close();
+        const sorted = [...times.get(name)].sort((x, y) => x - y);
+        results[name] = {
+          uncontendedMs: quantile(sorted, 0.5),
+          uncontendedRangeMs: [sorted[0], sorted[sorted.length - 1]],
+          uncontendedCost: {
+            sent: (work.sent + keepAlive.sent) / 10,
+            all: (work.sent + work.inner + keepAlive.sent + keepAlive.inner) / 10,
+            cpuUs: (cpu / (n + 1)) * 1e6,
+          },
+        };
         samples[name] = { wake: [], waits: [] };
         await one.close();
+      }
+      if (ones.length === 2) {
+        const [first, second] = ones.map(([name]) => times.get(name));
+        const ratios = first.map((t, i) => t / second[i]).sort((x, y) => x - y);
+        results[ones[0][0]].uncontendedRatio = {
+          median: quantile(ratios, 0.5),
+          p25: quantile(ratios, 0.25),
+          p75: quantile(ratios, 0.75),
+          min: ratios[0],
+          max: ratios[ratios.length - 1],
+          rounds,
+        };
       }
     }
 
@@ -150,25 +262,42 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
       const r = results[name];
       const s = samples[name];
 
-      // 2. commands per contended acquire, for two hold times
-      for (const hold of [50, 400]) {
+      // 2. commands per contended acquire: instance A (a process of its own) holds the permit for
+      // `hold` ms while WAITERS requests of instance B wait; A releases, and B's requests are granted
+      // one after another, each released at once. Counted by MONITOR, each command with the script
+      // that called it: all of a round (A's acquire and its hand-off release, B's queued requests
+      // and their releases) over WAITERS, with the keep-alive scripts apart (our heartbeat: one per
+      // instance every leaseMs / 3 however many tickets it has; redis-semaphore's refresh of a held
+      // lock every 0.8 lockTimeout).
+      r.contended = {};
+      for (const hold of HOLDS) {
         const key = nextKey('c');
         const a = make(connect(), key, 1);
         const b = make(connect(), key, 1);
-        const rounds = quick ? 3 : 6;
+        const rounds = quick ? 2 : 4;
         await a.release(await a.acquire()); // registers
         await b.release(await b.acquire());
-        const before = await commandCount(admin);
+        await sleep(20); // the releases have reached the server
+        const monitor = await commandMonitor(connect());
         for (let i = 0; i < rounds; i++) {
           const held = await a.acquire();
-          const waiting = b.acquire();
+          const waiting = Array.from({ length: WAITERS }, () =>
+            b.acquire().then((lease) => b.release(lease)),
+          );
           await sleep(hold);
           await a.release(held);
-          await b.release(await waiting);
+          await Promise.all(waiting);
         }
-        const after = await commandCount(admin);
-        // per contended acquire: everything both sides sent during a round (minus INFO itself)
-        r[`commandsPerAcquire${hold}`] = perRound(after, before, rounds);
+        await sleep(20);
+        const counted = monitor.counts();
+        await monitor.close();
+        const acquires = rounds * WAITERS;
+        r.contended[hold] = {
+          sent: counted.work.sent / acquires,
+          all: (counted.work.sent + counted.work.inner) / acquires,
+          keepAliveSent: counted.keepAlive.sent / acquires,
+          keepAliveAll: (counted.keepAlive.sent + counted.keepAlive.inner) / acquires,
+        };
         await a.close();
         await b.close();
       }
@@ -207,6 +336,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
         let sequence = 0;
         const waitingSince = new Map(); // request number -> time
         let inversions = 0;
+        let inversionsApart = 0; // against a request made at least 1 ms earlier
         let grants = 0;
         await Promise.all(
           workers.map(async (w) => {
@@ -216,7 +346,11 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
               waitingSince.set(number, asked);
               const lease = await w.acquire();
               waitingSince.delete(number);
-              for (const earlier of waitingSince.keys()) if (earlier < number) inversions++;
+              for (const [earlier, since] of waitingSince) {
+                if (earlier > number) continue;
+                inversions++;
+                if (since <= asked - 1) inversionsApart++;
+              }
               grants++;
               s.waits.push(performance.now() - asked);
               await sleep(5);
@@ -227,6 +361,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
         s.waits.sort((x, y) => x - y);
         r.fairGrants = grants;
         r.inversions = inversions;
+        r.inversionsApart = inversionsApart;
         r.maxWaitMs = s.waits[s.waits.length - 1];
         for (const w of workers) await w.close();
       }
@@ -249,7 +384,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
         await sleep(seconds * 1000);
         const after = await commandCount(admin);
         r.idleWaiters = count;
-        r.idleCommandsPerSecond = perRound(after, before, seconds);
+        r.idleCommandsPerSecond = perSecond(after, before, seconds);
         await holderSide.release(held);
         await Promise.all(pending);
         await holderSide.close();
@@ -264,44 +399,74 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
   return { results, samples, serverVersion, quick, date, load: [load, require('os').loadavg()[0]] };
 }
 
-/** The W7 table (Markdown), the contenders side by side; the ratio column when both ran. */
+/** The W7 table (Markdown), the contenders side by side; a note column. */
 function table({ results, quick }) {
   const names = Object.keys(results);
-  const [ours, theirs] = names.length === 2 ? names.map((n) => results[n]) : [];
-  const idle = results[names[0]].idleWaiters;
+  const ours = names.length === 2 ? results[names[0]] : null;
+  const first = results[names[0]];
+  const holds = Object.keys(first.contended).map(Number);
+  const perHold = (get) => (r) => holds.map((hold) => get(r.contended[hold])).join(' / ');
+  const ratio = ours && ours.uncontendedRatio;
   const rows = [
     [
-      'uncontended acquire+release (ms)',
-      (r) => fmt(r.uncontendedMs),
-      ours ? fmt(ours.uncontendedMs / theirs.uncontendedMs) + 'x' : '',
+      `uncontended acquire + release, median of ${ratio ? ratio.rounds : '?'} interleaved rounds (ms)`,
+      (r) => `${fmt(r.uncontendedMs)} (${fmt(r.uncontendedRangeMs[0])}–${fmt(r.uncontendedRangeMs[1])})`,
+      ratio
+        ? `**${ratio.median.toFixed(2)}x** (median of per-round ratios; middle half ` +
+          `${ratio.p25.toFixed(2)}–${ratio.p75.toFixed(2)}x, all ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}x)`
+        : '',
     ],
     [
-      'Redis commands per contended acquire, 50 ms hold (all / scripts run)',
-      (r) => both(r.commandsPerAcquire50),
+      'uncontended: commands sent per acquire + release (round trips) / run incl. those scripts call',
+      (r) => `${num(r.uncontendedCost.sent)} / ${num(r.uncontendedCost.all)}`,
+      'MONITOR',
+    ],
+    [
+      'uncontended: redis-server CPU time per acquire + release',
+      (r) => `${r.uncontendedCost.cpuUs.toFixed(0)} µs`,
+      'INFO cpu; includes reading and writing the sockets',
+    ],
+    [
+      `commands sent per contended acquire (round trips), holder keeps it ${holds.join(' / ')} ms`,
+      perHold((c) => num(c.sent)),
+      `${WAITERS_NOTE}; keep-alive apart (below)`,
+    ],
+    [
+      `commands run per contended acquire incl. those scripts call, ${holds.join(' / ')} ms`,
+      perHold((c) => num(c.all)),
+      'keep-alive apart (below)',
+    ],
+    [
+      `keep-alive commands per contended acquire, sent (run), ${holds.join(' / ')} ms`,
+      perHold((c) => `${num(c.keepAliveSent)} (${num(c.keepAliveAll)})`),
+      'ours: one heartbeat per instance every leaseMs / 3 (1 s here), for all its tickets',
+    ],
+    [
+      'wake-up latency, release on connection A to grant on B, p50 / p95 (ms)',
+      (r) => `${fmt(r.wakeP50)} / ${fmt(r.wakeP95)}`,
       '',
     ],
+    ['fairness, 8 clients × 1 permit: grants', (r) => String(r.fairGrants), ''],
     [
-      'Redis commands per contended acquire, 400 ms hold (all / scripts run)',
-      (r) => both(r.commandsPerAcquire400),
-      '',
+      'fairness: order inversions, against a request made ≥ 1 ms earlier (any)',
+      (r) => `${r.inversionsApart} (${r.inversions})`,
+      'requests sent within 1 ms on different connections may reach the server in either order',
     ],
-    ['wake-up latency p50 (ms)', (r) => fmt(r.wakeP50), ''],
-    ['wake-up latency p95 (ms)', (r) => fmt(r.wakeP95), ''],
-    ['fairness, 8 clients x 1 permit: grants', (r) => String(r.fairGrants), ''],
-    ['fairness: order inversions', (r) => String(r.inversions), ''],
-    ['fairness: max wait (ms)', (r) => fmt(r.maxWaitMs), ''],
+    ['fairness: longest wait (ms)', (r) => fmt(r.maxWaitMs), ''],
     [
-      `${idle} idle waiters: Redis commands per second (all / scripts run)`,
+      `${first.idleWaiters} idle waiters: commands per second (all / scripts run)`,
       (r) => both(r.idleCommandsPerSecond),
-      '',
+      'INFO commandstats',
     ],
   ];
-  const out = [`| W7 (${quick ? 'quick' : 'full'}) | ${names.join(' | ')} | ratio |`];
-  out.push(`| --- | ${names.map(() => '---:').join(' | ')} | ---: |`);
-  for (const [label, get, ratio] of rows)
-    out.push(`| ${label} | ${names.map((n) => get(results[n])).join(' | ')} | ${ratio} |`);
+  const out = [`| W7 (${quick ? 'quick' : 'full'}) | ${names.join(' | ')} | note |`];
+  out.push(`| --- | ${names.map(() => '---:').join(' | ')} | --- |`);
+  for (const [label, get, note] of rows)
+    out.push(`| ${label} | ${names.map((n) => get(results[n])).join(' | ')} | ${note} |`);
   return out.join('\n');
 }
+
+const num = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 const DESCRIPTION =
   'Both contenders on one redis-server started for the run (no persistence), through ioredis, in ' +
