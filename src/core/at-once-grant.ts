@@ -15,7 +15,7 @@ export interface AtOnceGrantor {
  * ticket and lease, and nothing of a queue node — a quarter of a queued request's fields.
  */
 export class AtOnceGrant implements Job, PermitTicket, Lease {
-  nextJob: Job | null = null;
+  next: Job | null = null;
   released = false;
 
   constructor(

@@ -1,6 +1,6 @@
 /** A unit of deferred work: a grant to announce, a value to broadcast, listeners to wake. */
 export interface Job {
-  nextJob: Job | null;
+  next: Job | null;
   runJob(): void;
 }
 
@@ -34,9 +34,9 @@ export class GrantLoop {
   ) {}
 
   push(job: Job): void {
-    job.nextJob = null;
+    job.next = null;
     if (this.tail === null) this.head = job;
-    else this.tail.nextJob = job;
+    else this.tail.next = job;
     this.tail = job;
   }
 
@@ -71,9 +71,9 @@ export class GrantLoop {
     try {
       let job: Job | null;
       while ((job = this.head) !== null) {
-        this.head = job.nextJob;
+        this.head = job.next;
         if (this.head === null) this.tail = null;
-        job.nextJob = null;
+        job.next = null;
         try {
           job.runJob();
         } catch (error) {

@@ -58,6 +58,11 @@ export class LockCore {
     return this.queue.length;
   }
 
+  /** Every request of one hold shares the hold's token (drawn when the owner took the lock). */
+  drawToken(): number {
+    return this.holdToken;
+  }
+
   /** Takes the lock for `owner` now (re-entering if it holds it) without overtaking a waiting owner. */
   tryAcquire(owner: object): boolean {
     if (this.owner === owner) {
@@ -79,8 +84,7 @@ export class LockCore {
     if (this.owner === owner || this.owner === null) {
       if (this.owner === owner) this.count++;
       else this.take(owner);
-      node.token = this.holdToken;
-      node.state = ASSIGNED;
+      node.state = ASSIGNED; // its wait (in `token` until the grant reads the hold's) is 0
       this.watchers.settled(this.value, this.loop);
       this.loop.grantNow(node);
       return node;
@@ -98,7 +102,7 @@ export class LockCore {
       this.waitingOwners.set(owner, waiting);
     }
     node.waitingOwner = waiting;
-    node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
+    node.token = this.loop.active ? this.counts.loopNow() : this.counts.now(); // queued at
     waiting.add(node);
     this.queue.push(node);
     this.counts.queued(this.queue.length);
@@ -182,8 +186,7 @@ export class LockCore {
       this.queue.remove(node);
       this.count++;
       node.state = ASSIGNED;
-      node.token = this.holdToken;
-      node.queuedAt = now - node.queuedAt;
+      node.token = now - node.token; // how long it waited; the hold's token when it is told
       this.loop.push(node);
     }
     this.watchers.handoffs++;

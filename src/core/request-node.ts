@@ -7,6 +7,8 @@ import type { StatsCounter } from './stats.js';
 export interface RequestEngine<N> {
   readonly counts: StatsCounter;
   readonly waiting: number;
+  /** The fencing token of a grant its grantee is told of now. */
+  drawToken(): number;
   /** Takes `node` out of the queue, or gives back its permits if it was assigned but not told. */
   withdraw(node: N, reason: 'timeout' | 'cancel' | undefined): boolean;
 }
@@ -40,16 +42,21 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
   implements PriorityNode<N>, Job, PermitTicket, Lease
 {
   prev: N | null = null;
-  next: N | null = null;
-  nextJob: Job | null = null;
-  state: RequestState = QUEUED;
-  /** The fencing token, drawn when the permits are assigned. */
-  token = 0;
   /**
-   * When it was queued, on the engine's clock; once its permits are assigned, how long it waited
-   * (0 when granted at once), counted in `stats()` when its grantee is told.
+   * The next node of its engine's queue while queued; once assigned, the next job of the grant loop
+   * (a node is never in both: it leaves the queue before it joins the loop). One field, not two: a
+   * queued request is the engine's whole per-request memory.
    */
-  queuedAt = 0;
+  next: N | null = null;
+  state: RequestState = QUEUED;
+  /**
+   * The fencing token, drawn when the grantee is told (so tokens rise in the order holders learn of
+   * their grants, and a grant withdrawn before it was told draws none). Before that, the same field
+   * holds the request's time: when it was queued, on the engine's clock, then — once its permits are
+   * assigned — how long it waited (0 when granted at once), counted in `stats()` when the grantee is
+   * told. Nobody reads a lease's token before its grant.
+   */
+  token = 0;
 
   /**
    * Set when it is made, or — for a grantee that is its own node (see `QueuedRequest`) — when the
@@ -71,9 +78,11 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
   runJob(): void {
     const grantee = this.grantee;
     if (this.state === ASSIGNED) {
+      const engine = this.engine;
       this.state = GRANTED;
       this.grantee = null;
-      this.engine.counts.grantedAfterQueue(this.queuedAt); // its wait, or 0 if granted at once
+      engine.counts.grantedAfterQueue(this.token); // its wait, or 0 if granted at once
+      this.token = engine.drawToken();
       grantee!.grant(this);
     } else if (this.state === REFUSING) {
       this.state = DONE;

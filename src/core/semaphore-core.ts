@@ -58,6 +58,10 @@ export class SemaphoreCore implements PermitBackend {
     return this.queue.length;
   }
 
+  drawToken(): number {
+    return ++this.lastToken;
+  }
+
   tryAcquire(permits: number): boolean {
     if (this.queue.length !== 0 || this.value < permits) {
       this.counts.rejected++;
@@ -88,8 +92,7 @@ export class SemaphoreCore implements PermitBackend {
     let grant: Job & PermitTicket;
     const own = this.adopt(grantee, permits, priority);
     if (own !== null) {
-      own.state = ASSIGNED; // its wait, `queuedAt`, is 0
-      own.token = ++this.lastToken;
+      own.state = ASSIGNED; // its wait (in `token` until the grant draws one) is 0
       grant = own;
     } else {
       grant = new AtOnceGrant(this, grantee, permits, ++this.lastToken);
@@ -106,7 +109,7 @@ export class SemaphoreCore implements PermitBackend {
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
     const node =
       this.adopt(grantee, permits, priority) ?? new QueuedRequest(this, grantee, permits, priority);
-    node.queuedAt = this.loop.active ? this.counts.loopNow() : this.counts.now();
+    node.token = this.loop.active ? this.counts.loopNow() : this.counts.now(); // queued at (see RequestNode)
     this.queue.push(node);
     this.counts.queued(this.queue.length);
     return node;
@@ -238,9 +241,8 @@ export class SemaphoreCore implements PermitBackend {
       this.queue.remove(head);
       this.value -= head.permits;
       head.state = ASSIGNED;
-      head.token = ++this.lastToken;
       if (now < 0) now = this.counts.loopNow();
-      head.queuedAt = now - head.queuedAt;
+      head.token = now - head.token; // how long it waited; its token is drawn when it is told
       this.watchers.handoffs++;
       this.loop.push(head);
     }

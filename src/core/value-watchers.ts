@@ -149,7 +149,7 @@ export class ValueWatchers {
 }
 
 class Broadcast implements Job {
-  nextJob: Job | null = null;
+  next: Job | null = null;
 
   constructor(
     private readonly watchers: ValueWatchers,
@@ -185,7 +185,7 @@ class Broadcast implements Job {
 
 /** The wake-up pass of one primitive's ready listeners; at most one is queued at a time. */
 class Wake implements Job {
-  nextJob: Job | null = null;
+  next: Job | null = null;
 
   constructor(private readonly watchers: ValueWatchers) {}
 

@@ -34,7 +34,9 @@ export function queueLease(
   scheduler: SchedulerLike | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Lease> {
-  return new LeaseRequest<Lease>(backend, config, scheduler, signal, null).promise();
+  return new Promise<Lease>((resolve, reject) => {
+    new LeaseRequest<Lease>(backend, config, scheduler, signal, null, resolve, reject);
+  });
 }
 
 /**
@@ -52,7 +54,9 @@ export function runPermits<T>(
   if (signal?.aborted === true) return Promise.reject(signal.reason);
   const lease = backend.tryLease?.(config.demand) ?? null;
   if (lease !== null) return runHolding(lease, task);
-  return new LeaseRequest<T>(backend, config, scheduler, signal, task).promise();
+  return new Promise<T>((resolve, reject) => {
+    new LeaseRequest<T>(backend, config, scheduler, signal, task, resolve, reject);
+  });
 }
 
 /**
@@ -83,50 +87,30 @@ function runHolding<T>(lease: Lease, task: (lease: Lease) => T | PromiseLike<T>)
   );
 }
 
-/** One `lease()` call: the grantee that settles its Promise. */
+/**
+ * One queued `lease()` or `run()` call: the grantee that settles its Promise, made inside that
+ * Promise's executor (so it holds the resolvers, and nothing else of the Promise). On an in-process
+ * semaphore it is also the engine's queue node and the lease: one object per queued call.
+ */
 class LeaseRequest<T> extends PermitRequest {
   private watch: AbortWatch | null = null;
-  /** Its Promise's resolvers, once {@link promise} made it (after `ask`: answered later). */
-  private resolveLater: ((value: T | PromiseLike<T>) => void) | null = null;
-  private rejectLater: ((reason: unknown) => void) | null = null;
-  /** The Promise of an answer given inside `ask` (a free permit: the common case). */
-  private answeredNow: Promise<T> | null = null;
 
   constructor(
     private readonly backend: PermitBackend,
-    config: WaitConfig,
+    private readonly config: WaitConfig,
     scheduler: SchedulerLike | undefined,
     signal: AbortSignal | undefined,
-    /** For `run()`: the task to run holding the lease; `null` for `lease()` (resolves with it). */
-    private readonly task: ((lease: Lease) => T | PromiseLike<T>) | null,
+    /**
+     * For `run()`: the task to run holding the lease, until its result settles; `null` for `lease()`
+     * (resolves with the lease) and once the task's result has settled.
+     */
+    private task: ((lease: Lease) => T | PromiseLike<T>) | null,
+    private readonly resolve: (value: T | PromiseLike<T>) => void,
+    private readonly reject: (reason: unknown) => void,
   ) {
     super();
     if (signal !== undefined) this.watch = AbortWatch.add(signal, this);
     this.ask(backend, config, scheduler);
-  }
-
-  /**
-   * The Promise of this request: settled already when the backend answered inside the call (no
-   * executor, no resolver closures: `Promise.resolve(lease)`), else settled by the answer to come.
-   */
-  promise(): Promise<T> {
-    return (
-      this.answeredNow ??
-      new Promise<T>((resolve, reject) => {
-        this.resolveLater = resolve;
-        this.rejectLater = reject;
-      })
-    );
-  }
-
-  private resolve(value: T | PromiseLike<T>): void {
-    if (this.resolveLater !== null) this.resolveLater(value);
-    else this.answeredNow = Promise.resolve(value);
-  }
-
-  private reject(reason: unknown): void {
-    if (this.rejectLater !== null) this.rejectLater(reason);
-    else this.answeredNow = Promise.reject(reason);
   }
 
   /** The signal aborted: withdraws the request unless it was answered first. */
@@ -138,6 +122,10 @@ class LeaseRequest<T> extends PermitRequest {
     }
   }
 
+  maxWaiting(): number {
+    return this.config.maxWaiting;
+  }
+
   onGrant(lease: Lease): void {
     this.stopListening();
     const { task } = this;
@@ -145,47 +133,47 @@ class LeaseRequest<T> extends PermitRequest {
       this.resolve(lease as T);
       return;
     }
-    const resolve = this.resolveLater;
-    const reject = this.rejectLater;
-    if (resolve === null || reject === null) {
-      this.answeredNow = runHolding(lease, task); // granted inside the call
-      return;
-    }
-    // Granted later: this request's Promise settles when the task's result does, directly (resolving
-    // it with another Promise would cost that Promise and two more microtask turns).
+    // This request's Promise settles when the task's result does, directly (resolving it with
+    // another Promise would cost that Promise and two more microtask turns).
     let result: T | PromiseLike<T>;
     try {
       result = task(lease);
     } catch (error) {
-      lease.release();
-      reject(error);
+      this.settle(lease);
+      this.reject(error);
       return;
     }
     if (!isThenable(result)) {
-      lease.release();
-      resolve(result);
+      this.settle(lease);
+      this.resolve(result);
       return;
     }
     Promise.resolve(result).then(
       (value) => {
-        lease.release();
-        resolve(value);
+        this.settle(lease);
+        this.resolve(value);
       },
       (error: unknown) => {
-        lease.release();
-        reject(error);
+        this.settle(lease);
+        this.reject(error);
       },
     );
   }
 
+  /** `run()`'s task has settled: its lease goes back; a loss from now on is nobody's to hear. */
+  private settle(lease: Lease): void {
+    this.task = null;
+    lease.release();
+  }
+
   onTimeout(): void {
     this.stopListening();
-    this.reject(timeoutErrorFor(this.backend, this.waitConfig!));
+    this.reject(timeoutErrorFor(this.backend, this.config));
   }
 
   onRefused(waiting: number, never: boolean): void {
     this.stopListening();
-    this.reject(rejectedErrorFor(this.backend, this.waitConfig!, waiting, never));
+    this.reject(rejectedErrorFor(this.backend, this.config, waiting, never));
   }
 
   onFailure(error: PermitBackendError): void {
@@ -194,14 +182,14 @@ class LeaseRequest<T> extends PermitRequest {
   }
 
   /**
-   * A `run()` whose task is still running (granted after the call) rejects with the error at once:
+   * A `run()` whose task is still running rejects with the error at once:
    * its caller learns that the permits may be someone else's now (the task's own result, when it
    * comes, is ignored). Otherwise the Promise has settled long ago — `lease()` resolved with the
    * lease, or the task settled and the lease was released — and nobody is listening but the
    * unhandled-error hook (the lease's `released` is true by then).
    */
   onLost(error: PermitLostError): void {
-    if (this.task !== null && this.rejectLater !== null) this.rejectLater(error);
+    if (this.task !== null) this.reject(error);
     else reportUnhandledError(error);
   }
 

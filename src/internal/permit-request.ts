@@ -115,8 +115,6 @@ export function rejectedErrorFor(
 export abstract class PermitRequest extends QueuedRequest implements PermitGrantee {
   ticket: PermitTicket | null = null;
   timer: Subscription | null = null;
-  /** How it waits, set by {@link ask}. */
-  waitConfig: WaitConfig | null = null;
 
   constructor() {
     // No engine yet: asked of a `SemaphoreCore`, it becomes that engine's node, ticket and lease.
@@ -133,7 +131,6 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
 
   /** Asks `backend` for the permits; unless answered at once, waits as `config` says. */
   ask(backend: PermitBackend, config: WaitConfig, scheduler: SchedulerLike | undefined): void {
-    this.waitConfig = config;
     const { timeout } = config;
     const ticket = (this.ticket = backend.request(config.demand, this));
     if (this.answered || timeout === null || timeout <= 0) return;
@@ -151,7 +148,7 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
     // can never fit, is a refusal; a request that only could not wait (timeout <= 0, blocking:
     // false) is a timeout at once.
     if (refusal.reason === 'never') this.onRefused(refusal.waiting, true);
-    else if (refusal.reason === 'full' || refusal.waiting >= this.waitConfig!.maxWaiting)
+    else if (refusal.reason === 'full' || refusal.waiting >= this.maxWaiting())
       this.onRefused(refusal.waiting, false);
     else this.onTimeout();
   }
@@ -177,6 +174,8 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
     this.timer = null;
   }
 
+  /** The `maxWaiting` of the configuration it was asked with (a subclass keeps that, not this). */
+  abstract maxWaiting(): number;
   abstract onGrant(lease: Lease): void;
   abstract onTimeout(): void;
   /** The bulkhead was full (`waiting` others queued), or the request can never be granted. */

@@ -199,6 +199,10 @@ class QueuedValue<T, R> extends PermitRequest {
     this.ask(this.merge.backend, this.merge.config, this.merge.config.scheduler);
   }
 
+  maxWaiting(): number {
+    return this.merge.config.maxWaiting;
+  }
+
   onGrant(lease: Lease): void {
     const merge = this.merge;
     this.leaveQueue();

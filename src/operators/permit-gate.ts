@@ -89,6 +89,10 @@ class GateRequest<T> extends PermitRequest {
     this.ask(backend, config, config.scheduler);
   }
 
+  maxWaiting(): number {
+    return this.config.maxWaiting;
+  }
+
   onGrant(lease: Lease): void {
     const holder = this.holderFor(this.downstream, lease);
     // Kept only where a lease can be lost: an in-process semaphore (this request's engine) never

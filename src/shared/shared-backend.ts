@@ -539,7 +539,7 @@ export class SharedBackend implements PermitBackend, AnswerSink {
 
 /** One queued request of this thread: its ticket, its grant loop job and, once granted, its lease. */
 export class SharedRequest implements Job, PermitTicket, Lease {
-  nextJob: Job | null = null;
+  next: Job | null = null;
   state = QUEUED;
   token = 0;
   /** When it was queued, on the stats clock. */
