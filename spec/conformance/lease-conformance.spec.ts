@@ -336,6 +336,24 @@ describe('lease() and run() on every primitive (rule 22)', () => {
           expect(pool.value).toBe(1);
         });
 
+        it('hands leases a signal of their own that nothing here aborts (released is not lost)', async () => {
+          const leased = track(pool.lease());
+          await clock.advance(L);
+          const lease = leaseOf(leased);
+          const { signal } = lease;
+          expect(signal).toBeInstanceOf(AbortSignal);
+          expect(lease.signal).toBe(signal);
+          expect(signal.aborted).toBe(false);
+          lease.release();
+          const queued = track(pool.lease());
+          await clock.advance(L);
+          const next = leaseOf(queued);
+          expect(next.signal).not.toBe(signal);
+          next.release();
+          await clock.advance(L);
+          expect([signal.aborted, next.signal.aborted]).toEqual([false, false]);
+        });
+
         it('waits in the queue while the permit is held and resolves when it is given back', async () => {
           expect(pool.take()).toBe(true);
           const leased = track(pool.lease());
@@ -1221,19 +1239,43 @@ describe('lease() and run() on every primitive (rule 22)', () => {
       remote.release();
     });
 
-    it('a lease lost after lease() resolved goes to the unhandled-error hook, not to a rejection', async () => {
+    it('a lease lost after lease() resolved aborts its signal with PermitLostError when the client learns of it; nothing is thrown', async () => {
+      const leased = track(remote.lease());
+      await clock.advance(LATENCY);
+      const lease = leaseOf(leased);
+      const { signal } = lease;
+      const heard: unknown[] = [];
+      signal.addEventListener('abort', () => heard.push(signal.reason));
+      expect(signal.aborted).toBe(false);
+      remote.loseLease(lease);
+      await clock.advance(LATENCY - 1);
+      expect(signal.aborted).toBe(false); // the client learns one latency later
+      await clock.advance(1);
+      expect(signal.aborted).toBe(true);
+      expect(heard.length).toBe(1);
+      expect(heard[0]).toBe(signal.reason);
+      expect(signal.reason).toBeInstanceOf(PermitLostError);
+      expect((signal.reason as PermitLostError).token).toBe(lease.token);
+      expect((signal.reason as PermitLostError).regrantable).toBe(true);
+      expect(lease.released).toBe(true);
+      lease.release(); // does nothing: the server freed it when it lost it
+      await clock.advance(LATENCY);
+      await nextTask(); // anything reported would be, on a task of its own
+      expect(reported).toEqual([]);
+      expect(remote.value).toBe(1);
+    });
+
+    it('a lease lost before its signal was read hands out an aborted signal', async () => {
       const leased = track(remote.lease());
       await clock.advance(LATENCY);
       const lease = leaseOf(leased);
       remote.loseLease(lease);
       await clock.advance(LATENCY);
-      await nextTask(); // reported on a task of its own
-      expect(reported.length).toBe(1);
-      expect((reported[0] as Error).name).toBe('PermitLostError');
-      expect(lease.released).toBe(true);
-      lease.release(); // does nothing: the server freed it when it lost it
-      await clock.advance(LATENCY);
-      expect(remote.value).toBe(1);
+      expect(lease.signal.aborted).toBe(true);
+      expect(lease.signal.reason).toBeInstanceOf(PermitLostError);
+      expect(lease.signal).toBe(lease.signal); // one signal per lease
+      await nextTask();
+      expect(reported).toEqual([]);
     });
 
     it("a lease lost while run()'s task runs rejects run() with PermitLostError; the task's result is ignored", async () => {
@@ -1257,6 +1299,8 @@ describe('lease() and run() on every primitive (rule 22)', () => {
       expect(ran.state).toBe('rejected');
       expect(ran.reason).toBeInstanceOf(PermitLostError);
       expect((ran.reason as PermitLostError).token).toBe(held!.token);
+      expect(held!.signal.aborted).toBe(true); // the task learns it from its lease
+      expect(held!.signal.reason).toBe(ran.reason);
       finish('too late');
       await clock.advance(LATENCY);
       expect(ran.state).toBe('rejected');

@@ -368,6 +368,8 @@ describe('RedisSemaphore after a redis-server restart without persistence', () =
       server = await startRedisServer(server.port);
       const lost = await holder.lost;
       expect(lost.error).toBeInstanceOf(PermitLostError);
+      expect(first.signal.aborted).withContext("the lease's signal tells its holder").toBe(true);
+      expect(first.signal.reason).toBe(lost.error);
       expect(await waiting).toBeInstanceOf(PermitBackendError);
       const next = await b.lease();
       expect(next.token).toBeGreaterThan(first.token);

@@ -163,6 +163,7 @@ describe('SimulatedRemoteSemaphore', () => {
         permits: 1,
         token: 1,
         released: false,
+        signal: new AbortController().signal,
         release: () => {},
         [Symbol.dispose]: () => {},
       };

@@ -1,5 +1,6 @@
 import type { Job } from './grant-loop.js';
 import type { Lease, PermitGrantee, PermitTicket } from './permit-backend.js';
+import { steadySignal } from './lease-signal.js';
 import { markNotThenable } from './request-node.js';
 import type { StatsCounter } from './stats.js';
 
@@ -35,6 +36,11 @@ export class AtOnceGrant implements Job, PermitTicket, Lease {
   /** Told at once: there is nothing to withdraw. */
   withdraw(): boolean {
     return false;
+  }
+
+  /** Never lost: its signal never aborts. */
+  get signal(): AbortSignal {
+    return steadySignal(this);
   }
 
   release(): void {

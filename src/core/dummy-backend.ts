@@ -8,6 +8,7 @@ import type {
   ValueListener,
 } from './permit-backend.js';
 import { ANSWERED } from './at-once-grant.js';
+import { steadySignal } from './lease-signal.js';
 import { markNotThenable } from './request-node.js';
 import { StatsCounter } from './stats.js';
 
@@ -73,6 +74,11 @@ class DummyLease implements Lease {
     readonly permits: number,
     readonly token: number,
   ) {}
+
+  /** Never lost: its signal never aborts. */
+  get signal(): AbortSignal {
+    return steadySignal(this);
+  }
 
   release(): void {
     this.released = true;

@@ -18,6 +18,14 @@ export interface Lease extends Disposable {
   readonly token: number;
   /** Whether it was released (or lost): it holds nothing any more. */
   readonly released: boolean;
+  /**
+   * Aborted, with the {@link PermitLostError} as its `reason`, when the lease is lost — a remote
+   * backend's lease can expire, or its backend lose its state, while its holder still works (SPEC
+   * §7). Pass it to the work done under the lease (`fetch(url, { signal: lease.signal })`) so that
+   * the work stops when the permits may be someone else's. Made on first read; a lease of an
+   * in-process, shared-memory or dummy primitive is never lost, and its signal never aborts.
+   */
+  readonly signal: AbortSignal;
   /** Gives the permits back; a second call does nothing. */
   release(): void;
   /** The same as {@link release}, for `using`. */

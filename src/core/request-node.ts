@@ -1,4 +1,5 @@
 import type { Job } from './grant-loop.js';
+import { steadySignal } from './lease-signal.js';
 import type { Lease, PermitGrantee, PermitTicket } from './permit-backend.js';
 import type { PriorityNode } from './priority-queue.js';
 import type { StatsCounter } from './stats.js';
@@ -93,6 +94,11 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
 
   get released(): boolean {
     return this.state === RELEASED;
+  }
+
+  /** An in-process lease is never lost: its signal never aborts. */
+  get signal(): AbortSignal {
+    return steadySignal(this);
   }
 
   /** Gives the permits back, once; later calls (and calls before the grant) do nothing. */

@@ -3,7 +3,6 @@ import type { Lease, PermitBackend } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
 import { markNotThenable } from '../core/request-node.js';
 import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type WaitConfig } from './permit-request.js';
-import { reportUnhandledError } from './report-error.js';
 
 /**
  * The Promise behind `lease()` (rule 22): it joins the backend's queue inside the call, resolves
@@ -182,15 +181,15 @@ class LeaseRequest<T> extends PermitRequest {
   }
 
   /**
-   * A `run()` whose task is still running rejects with the error at once:
-   * its caller learns that the permits may be someone else's now (the task's own result, when it
-   * comes, is ignored). Otherwise the Promise has settled long ago — `lease()` resolved with the
-   * lease, or the task settled and the lease was released — and nobody is listening but the
-   * unhandled-error hook (the lease's `released` is true by then).
+   * A `run()` whose task is still running rejects with the error at once: its caller learns that
+   * the permits may be someone else's now (the task's own result, when it comes, is ignored; the
+   * task itself learns from `lease.signal`). A `lease()` holder learns from the lease itself — its
+   * `signal` aborts with the error and `released` reads true — so nothing is thrown at it (a lease
+   * lost from a timer must not crash a process). A `run()` whose task has settled released its
+   * lease already: nothing is left to tell.
    */
   onLost(error: PermitLostError): void {
     if (this.task !== null) this.reject(error);
-    else reportUnhandledError(error);
   }
 
   private stopListening(): void {

@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import type { SchedulerLike } from 'rxjs';
 import { GrantLoop } from '../core/grant-loop.js';
 import type {
-  Lease,
   PermitBackend,
   PermitDemand,
   PermitGrantee,
@@ -13,6 +12,7 @@ import type {
   ReadyListener,
   ValueListener,
 } from '../core/permit-backend.js';
+import { LosableLease } from '../core/lease-signal.js';
 import { StatsCounter } from '../core/stats.js';
 import { ValueWatchers } from '../core/value-watchers.js';
 import { OverReleaseError, PermitBackendError, PermitLostError } from '../errors.js';
@@ -63,8 +63,11 @@ class RedisRequest implements PermitTicket {
   }
 }
 
-/** A held grant: releasing it sends the release; the server hands the permits on. */
-class RedisLease implements Lease {
+/**
+ * A held grant: releasing it sends the release; the server hands the permits on. Its signal aborts
+ * when it is lost.
+ */
+class RedisLease extends LosableLease {
   released = false;
 
   constructor(
@@ -73,16 +76,14 @@ class RedisLease implements Lease {
     public permits: number,
     readonly token: number,
     readonly grantee: PermitGrantee,
-  ) {}
+  ) {
+    super();
+  }
 
   release(): void {
     if (this.released) return;
     this.released = true;
     this.backend.releaseLease(this, 0);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
   }
 }
 
@@ -423,9 +424,14 @@ export class RedisBackend implements PermitBackend {
       this.leases.delete(lease.ticket);
       if (release) this.orphans.set(lease.ticket, 0);
       try {
-        lease.grantee.lose(
-          new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true, cause }),
-        );
+        const error = new PermitLostError({
+          primitive: this.name,
+          token: lease.token,
+          regrantable: true,
+          cause,
+        });
+        lease.signalLoss(error);
+        lease.grantee.lose(error);
       } catch (error) {
         reportUnhandledError(error);
       }
@@ -633,9 +639,9 @@ export class RedisBackend implements PermitBackend {
           return;
         this.leases.delete(lease.ticket);
         lease.released = true;
-        lease.grantee.lose(
-          new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true }),
-        );
+        const error = new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true });
+        lease.signalLoss(error);
+        lease.grantee.lose(error);
       });
       for (const [ticket, permits] of [...this.orphans]) {
         this.orphans.delete(ticket);

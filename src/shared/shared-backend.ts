@@ -1,5 +1,6 @@
 import { ANSWERED, AtOnceGrant } from '../core/at-once-grant.js';
 import { GrantLoop, type Job } from '../core/grant-loop.js';
+import { steadySignal } from '../core/lease-signal.js';
 import type {
   Lease,
   PermitBackend,
@@ -565,6 +566,11 @@ export class SharedRequest implements Job, PermitTicket, Lease {
       this.grantee = null;
       grantee!.refuse({ reason: 'never', waiting: this.backend.waiting });
     }
+  }
+
+  /** A lease of a live thread is never lost (a dead thread's permits are reclaimed by others). */
+  get signal(): AbortSignal {
+    return steadySignal(this);
   }
 
   get released(): boolean {

@@ -12,6 +12,7 @@ import type {
   ReadyListener,
   ValueListener,
 } from '../core/permit-backend.js';
+import { LosableLease } from '../core/lease-signal.js';
 import { SemaphoreCore } from '../core/semaphore-core.js';
 import { ValueWatchers } from '../core/value-watchers.js';
 import { PermitBackendError, PermitLostError } from '../errors.js';
@@ -165,15 +166,20 @@ class SimulatedRequest implements PermitTicket {
   }
 }
 
-/** A lease as the client holds it: releasing it frees the server's lease at once. */
-class SimulatedLease implements Lease {
+/**
+ * A lease as the client holds it: releasing it frees the server's lease at once. Its signal aborts
+ * when the client learns of its loss.
+ */
+class SimulatedLease extends LosableLease {
   lost = false;
 
   constructor(
     readonly server: Lease,
     readonly request: SimulatedRequest,
     private readonly backend: SimulatedBackend,
-  ) {}
+  ) {
+    super();
+  }
 
   get permits(): number {
     return this.server.permits;
@@ -191,10 +197,6 @@ class SimulatedLease implements Lease {
     if (this.lost) return;
     this.server.release();
     this.backend.report();
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
   }
 }
 
@@ -333,9 +335,9 @@ class SimulatedBackend implements PermitBackend {
     lease.lost = true;
     this.report();
     this.later(() => {
-      lease.request.grantee.lose(
-        new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true }),
-      );
+      const error = new PermitLostError({ primitive: this.name, token: lease.token, regrantable: true });
+      lease.signalLoss(error);
+      lease.request.grantee.lose(error);
     });
   }
 
