@@ -228,20 +228,23 @@ export class RedisBackend implements PermitBackend {
   }
 
   /** Runs `script` with the epoch and the client id (EVALSHA, then EVAL when it is not cached). */
-  private async script(script: Script, args: string[], init = false): Promise<Reply> {
-    const argv = [
+  private script(script: Script, args: string[], init = false): Promise<Reply> {
+    const command = [
+      'EVALSHA',
+      script.sha,
+      String(this.keys.length),
+      ...this.keys,
       this.channelPrefix,
       init ? (args.shift() as string) : (this.epoch ?? ''),
       this.clientId,
       ...args,
     ];
-    const tail = [String(this.keys.length), ...this.keys, ...argv];
-    try {
-      return (await this.connection.command(['EVALSHA', script.sha, ...tail])) as Reply;
-    } catch (error) {
+    return (this.connection.command(command) as Promise<Reply>).catch((error: unknown) => {
       if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-      return (await this.connection.command(['EVAL', script.source, ...tail])) as Reply;
-    }
+      command[0] = 'EVAL';
+      command[1] = script.source;
+      return this.connection.command(command) as Promise<Reply>;
+    });
   }
 
   // -------------------------------------------------------------------------------------------
