@@ -1,6 +1,7 @@
 import { NEVER } from 'rxjs';
 import { usingLease } from '../../src/index.js';
 import { RedisSemaphore } from '../../src/redis/index.js';
+import type { ChildStart } from './children.js';
 import { ioredis, nodeRedis } from './redis-helpers.js';
 
 // A process of the Redis fault specs (started with child_process.fork, coordinated by messages):
@@ -8,15 +9,7 @@ import { ioredis, nodeRedis } from './redis-helpers.js';
 // ends, gated by usingLease), reports the loss of that lease, and asks the parent's fencing store
 // to accept a write with its token when told to write. Not a spec.
 
-interface Start {
-  cmd: 'start';
-  url: string;
-  key: string;
-  permits: number;
-  leaseMs: number;
-  library: 'ioredis' | 'node-redis';
-}
-type Command = Start | { cmd: 'hold' } | { cmd: 'write' };
+type Command = ChildStart | { cmd: 'hold' } | { cmd: 'write' };
 
 const send = (message: object) => process.send!(message);
 let semaphore: RedisSemaphore | null = null;

@@ -1,6 +1,4 @@
-import { fork, type ChildProcess } from 'child_process';
 import * as net from 'net';
-import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { NEVER, Subject } from 'rxjs';
 import { PermitBackendError, PermitLostError, usingLease, type Lease } from '../../src/index.js';
@@ -14,6 +12,7 @@ import {
   type ClientLibrary,
   type RedisServer,
 } from './redis-helpers.js';
+import { Child, forkChild } from './children.js';
 
 // Faults against a real redis-server (Node only), each coordinated by events and messages, never by
 // sleeps: a holder killed with SIGKILL, a holder stopped past its lease (SIGSTOP, SIGCONT), the
@@ -35,53 +34,6 @@ class FencingStore {
     this.highest = token;
     return true;
   }
-}
-
-interface ChildMessage {
-  type: string;
-  token?: number;
-  regrantable?: boolean;
-  name?: string;
-  lost?: boolean;
-  message?: string;
-}
-
-/** A child process holding permits, and the messages it sent, awaited by type. */
-class Child {
-  private readonly inbox: ChildMessage[] = [];
-  private readonly waiters: Array<{ type: string; resolve: (message: ChildMessage) => void }> = [];
-  readonly exited: Promise<void>;
-
-  constructor(readonly process: ChildProcess) {
-    process.on('message', (message: ChildMessage) => {
-      const index = this.waiters.findIndex((waiter) => waiter.type === message.type);
-      if (index >= 0) this.waiters.splice(index, 1)[0]!.resolve(message);
-      else this.inbox.push(message);
-    });
-    this.exited = new Promise((resolve) => process.once('exit', () => resolve()));
-  }
-
-  next(type: string): Promise<ChildMessage> {
-    const index = this.inbox.findIndex((message) => message.type === type);
-    if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]!);
-    const error = this.inbox.find((message) => message.type === 'error');
-    if (error) return Promise.reject(new Error(error.message));
-    return new Promise((resolve) => this.waiters.push({ type, resolve }));
-  }
-
-  send(message: object): void {
-    this.process.send(message);
-  }
-}
-
-function forkChild(): Child {
-  const root = path.resolve(__dirname, '..', '..');
-  return new Child(
-    fork(path.join(__dirname, 'redis-child.ts'), [], {
-      execArgv: ['-r', path.join(root, 'scripts', 'register-ts.js')],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    }),
-  );
 }
 
 /**
@@ -206,7 +158,7 @@ function describeFaults(library: ClientLibrary): void {
     }
 
     async function childHolding(key: string): Promise<{ child: Child; token: number }> {
-      const child = forkChild();
+      const child = forkChild('redis-child.ts');
       children.push(child);
       child.send({ cmd: 'start', url, key, permits: 1, leaseMs: LEASE_MS, library: library.name });
       await child.next('ready');

@@ -13,7 +13,7 @@ interface Subscriber {
 }
 
 /**
- * An ioredis client as `RedisSemaphore` sees it (`call`, `duplicate`, `on`, `status`) that counts
+ * An ioredis client as `RedisSemaphore` sees it (`call`, `duplicate`, `on`, `off`, `status`) that counts
  * the commands in flight on it and on the subscriber connections it duplicates.
  *
  * {@link settled} waits, by events only, until the semaphores using it have heard every answer:
@@ -48,6 +48,11 @@ export class SettlingClient {
 
   on(event: string, listener: (...args: never[]) => void): this {
     this.target.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off(event: string, listener: (...args: never[]) => void): this {
+    this.target.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
