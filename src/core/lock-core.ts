@@ -237,10 +237,16 @@ class LockRequest extends RequestNode<LockRequest, LockCore> {
   constructor(
     engine: LockCore,
     readonly owner: object,
-    grantee: PermitGrantee,
+    public grantee: PermitGrantee | null,
     priority: number,
   ) {
-    super(engine, grantee, 1, priority);
+    super(engine, 1, priority);
+  }
+
+  takeGrantee(): PermitGrantee | null {
+    const grantee = this.grantee;
+    this.grantee = null;
+    return grantee;
   }
 
   protected giveBack(): void {

@@ -61,34 +61,35 @@ export abstract class RequestNode<N extends RequestNode<N, E>, E extends Request
 
   /**
    * Set when it is made, or — for a grantee that is its own node (see `QueuedRequest`) — when the
-   * engine takes it in: the engine, who is told, how many permits, at what priority.
+   * engine takes it in: the engine, how many permits, at what priority.
    */
   engine: E;
-  grantee: PermitGrantee | null;
   permits: number;
   priority: number;
 
-  constructor(engine: E, grantee: PermitGrantee | null, permits: number, priority: number) {
+  constructor(engine: E, permits: number, priority: number) {
     this.engine = engine;
-    this.grantee = grantee;
     this.permits = permits;
     this.priority = priority;
   }
 
+  /**
+   * Who is told of this request's answer, forgotten from now on (a node is told once). A node that
+   * is its own grantee keeps no pointer to itself: one field fewer on every queued request.
+   */
+  abstract takeGrantee(): PermitGrantee | null;
+
   /** Tells the grantee of its grant (or of a refusal decided while it was queued). */
   runJob(): void {
-    const grantee = this.grantee;
     if (this.state === ASSIGNED) {
       const engine = this.engine;
       this.state = GRANTED;
-      this.grantee = null;
       engine.counts.grantedAfterQueue(this.token); // its wait, or 0 if granted at once
       this.token = engine.drawToken();
-      grantee!.grant(this);
+      this.takeGrantee()!.grant(this);
     } else if (this.state === REFUSING) {
       this.state = DONE;
-      this.grantee = null;
-      grantee!.refuse({ reason: 'never', waiting: this.engine.waiting });
+      this.takeGrantee()!.refuse({ reason: 'never', waiting: this.engine.waiting });
     }
   }
 

@@ -108,7 +108,7 @@ export class SemaphoreCore implements PermitBackend {
     if (permits > this.bound) return this.refuse(grantee, 'never');
     if (this.queue.length >= maxWaiting) return this.refuse(grantee, maxWaiting === 0 ? 'busy' : 'full');
     const node =
-      this.adopt(grantee, permits, priority) ?? new QueuedRequest(this, grantee, permits, priority);
+      this.adopt(grantee, permits, priority) ?? new ForeignRequest(this, grantee, permits, priority);
     node.token = this.loop.active ? this.counts.loopNow() : this.counts.now(); // queued at (see RequestNode)
     this.queue.push(node);
     this.counts.queued(this.queue.length);
@@ -177,7 +177,7 @@ export class SemaphoreCore implements PermitBackend {
       const wasHead = node === queue.head;
       queue.remove(node);
       node.state = DONE;
-      node.grantee = null;
+      node.takeGrantee();
       if (reason === 'timeout') this.counts.timedOut++;
       else this.counts.withdrawn++;
       // A withdrawn weighted head may have blocked smaller requests behind it (rule 7).
@@ -190,7 +190,7 @@ export class SemaphoreCore implements PermitBackend {
     if (node.state !== ASSIGNED) return false;
     // Assigned, withdrawn before its grantee was told: never granted; the permits go back.
     node.state = DONE;
-    node.grantee = null;
+    node.takeGrantee();
     this.counts.left(reason);
     this.value += node.permits;
     this.grantQueued();
@@ -205,7 +205,6 @@ export class SemaphoreCore implements PermitBackend {
   private adopt(grantee: PermitGrantee, permits: number, priority: number): QueuedRequest | null {
     if (!(grantee instanceof QueuedRequest) || grantee.engine !== null) return null;
     grantee.engine = this;
-    grantee.grantee = grantee as unknown as PermitGrantee;
     grantee.permits = permits;
     grantee.priority = priority;
     return grantee;
@@ -264,7 +263,30 @@ export class SemaphoreCore implements PermitBackend {
  * for a grant made at once). Asked of any other backend, its node fields stay unused.
  */
 export class QueuedRequest extends RequestNode<QueuedRequest, SemaphoreCore> {
+  /** Its own grantee (only a grantee is ever adopted; see {@link ForeignRequest} for the others). */
+  takeGrantee(): PermitGrantee | null {
+    return this as unknown as PermitGrantee;
+  }
+
   protected giveBack(): void {
     this.engine.release(this.permits);
+  }
+}
+
+/** The engine's own node for a grantee that is not a `QueuedRequest` (a backend's user of its own). */
+class ForeignRequest extends QueuedRequest {
+  constructor(
+    engine: SemaphoreCore,
+    private grantee: PermitGrantee | null,
+    permits: number,
+    priority: number,
+  ) {
+    super(engine, permits, priority);
+  }
+
+  override takeGrantee(): PermitGrantee | null {
+    const grantee = this.grantee;
+    this.grantee = null;
+    return grantee;
   }
 }

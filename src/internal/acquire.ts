@@ -45,7 +45,7 @@ class AcquireRequest extends QueuedRequest implements PermitGrantee {
     config: WaitConfig,
     scheduler: SchedulerLike | undefined,
   ) {
-    super(null as unknown as SemaphoreCore, null, 0, 0); // no engine yet: see QueuedRequest
+    super(null as unknown as SemaphoreCore, 0, 0); // no engine yet: see QueuedRequest
     const { timeout } = config;
     const ticket = (this.ticket = backend.request(config.demand, this));
     if (this.state !== QUEUED || timeout === null || timeout <= 0) return;

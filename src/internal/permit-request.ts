@@ -118,7 +118,7 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
 
   constructor() {
     // No engine yet: asked of a `SemaphoreCore`, it becomes that engine's node, ticket and lease.
-    super(null as unknown as SemaphoreCore, null, 0, 0);
+    super(null as unknown as SemaphoreCore, 0, 0);
   }
 
   /**
