@@ -1,6 +1,6 @@
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { Lease, PermitBackend, PermitStats } from './core/permit-backend.js';
-import { checkLeaseOptions } from './internal/lease-options.js';
+import { checkLeaseOptions, type LeaseCall } from './internal/lease-options.js';
 import { leasePermits, queueLease, runPermits } from './internal/lease-promise.js';
 import { acquirePermits } from './internal/acquire.js';
 import { waitConfig } from './internal/permit-request.js';
@@ -49,6 +49,8 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
   protected readonly label: string;
   private readonly givenName: string | undefined;
   private plainAcquire: Observable<boolean> | null = null;
+  /** `lease()`/`run()` without options, made on first use and shared by those calls. */
+  private plainLease: LeaseCall | null = null;
   /**
    * Linked rawlink callbacks. Not keyed by `(semaphore: this) => void`: a `this` type in a private
    * member would make every subclass that adds a member unassignable to `BackendSemaphore`.
@@ -354,15 +356,12 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
       const lease = this.backend.tryLease?.(PLAIN.demand) ?? null;
       if (lease !== null) return Promise.resolve(lease);
       // Not free: queue it (tryLease is not asked twice).
-      if (this.backend.maxPermits >= 1) return queueLease(this.backend, PLAIN, this.scheduler, undefined);
+      if (this.backend.maxPermits >= 1) return queueLease(this.plainLeaseCall());
     }
-    const { config, scheduler, signal } = checkLeaseOptions(
-      `${this.label}.lease`,
-      options,
-      this.backend.maxPermits,
-      this.scheduler,
+    const { backend } = this;
+    return leasePermits(
+      checkLeaseOptions(`${this.label}.lease`, options, backend, backend.maxPermits, this.scheduler),
     );
-    return leasePermits(this.backend, config, scheduler, signal);
   }
 
   /**
@@ -387,16 +386,21 @@ export class BackendSemaphore extends Observable<number> implements PermitPool {
    */
   run<T>(task: (lease: Lease) => T | PromiseLike<T>, options?: LeaseOptions): Promise<T> {
     if (typeof task !== 'function') checkFunction(`${this.label}.run`, 'task', task);
-    if (options === undefined && this.backend.maxPermits >= 1) {
-      return runPermits(this.backend, PLAIN, this.scheduler, undefined, task);
-    }
-    const { config, scheduler, signal } = checkLeaseOptions(
-      `${this.label}.run`,
-      options,
-      this.backend.maxPermits,
-      this.scheduler,
+    const { backend } = this;
+    if (options === undefined && backend.maxPermits >= 1) return runPermits(this.plainLeaseCall(), task);
+    return runPermits(
+      checkLeaseOptions(`${this.label}.run`, options, backend, backend.maxPermits, this.scheduler),
+      task,
     );
-    return runPermits(this.backend, config, scheduler, signal, task);
+  }
+  /** The call of `lease()`/`run()` without options on this primitive. */
+  private plainLeaseCall(): LeaseCall {
+    return (this.plainLease ??= {
+      backend: this.backend,
+      config: PLAIN,
+      scheduler: this.scheduler,
+      signal: undefined,
+    });
   }
 
   /**

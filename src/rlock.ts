@@ -221,8 +221,7 @@ export class RLock extends Observable<number> {
   lease(owner: object, options?: Omit<LeaseOptions, 'permits'>): Promise<Lease> {
     const where = `${this.label}.lease`;
     checkOwner(where, 'owner', owner);
-    const { config, scheduler, signal } = checkLeaseOptions(where, options, null, this.scheduler);
-    return leasePermits(this.core.backendFor(owner), config, scheduler, signal);
+    return leasePermits(checkLeaseOptions(where, options, this.core.backendFor(owner), null, this.scheduler));
   }
 
   /**
@@ -247,8 +246,10 @@ export class RLock extends Observable<number> {
     const where = `${this.label}.run`;
     checkOwner(where, 'owner', owner);
     checkFunction(where, 'task', task);
-    const { config, scheduler, signal } = checkLeaseOptions(where, options, null, this.scheduler);
-    return runPermits(this.core.backendFor(owner), config, scheduler, signal, task);
+    return runPermits(
+      checkLeaseOptions(where, options, this.core.backendFor(owner), null, this.scheduler),
+      task,
+    );
   }
 
   /**

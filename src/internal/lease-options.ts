@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import type { PermitBackend } from '../core/permit-backend.js';
 import type { LeaseOptions } from '../types.js';
 import { waitConfig, type WaitConfig } from './permit-request.js';
 import {
@@ -10,23 +11,28 @@ import {
   checkTimeout,
 } from './validate.js';
 
-/** The checked options of one `lease()` / `run()` call. */
-export interface LeaseSettings {
+/**
+ * One `lease()` / `run()` call as checked: whom it asks and how it waits. One object, kept by the
+ * request while it waits (a call without options shares its primitive's).
+ */
+export interface LeaseCall {
+  readonly backend: PermitBackend;
   readonly config: WaitConfig;
   readonly scheduler: SchedulerLike | undefined;
   readonly signal: AbortSignal | undefined;
 }
 
 /**
- * Checks the options of `lease()`/`run()` (synchronously, as every bad argument is). `maxPermits`
- * `null`: the primitive has one permit (an RLock), so `permits` is not an option.
+ * Checks the options of a `lease()`/`run()` call on `backend` (synchronously, as every bad argument
+ * is). `maxPermits` `null`: the primitive has one permit (an RLock), so `permits` is not an option.
  */
 export function checkLeaseOptions(
   where: string,
   options: unknown,
+  backend: PermitBackend,
   maxPermits: number | null,
   defaultScheduler: SchedulerLike | undefined,
-): LeaseSettings {
+): LeaseCall {
   const known: (keyof LeaseOptions)[] =
     maxPermits === null
       ? ['timeout', 'priority', 'signal', 'scheduler']
@@ -41,5 +47,5 @@ export function checkLeaseOptions(
     Infinity,
   );
   const scheduler = checkScheduler(where, 'options.scheduler', opts.scheduler) ?? defaultScheduler;
-  return { config, scheduler, signal: checkSignal(where, 'options.signal', opts.signal) };
+  return { backend, config, scheduler, signal: checkSignal(where, 'options.signal', opts.signal) };
 }

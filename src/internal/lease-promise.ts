@@ -1,8 +1,8 @@
-import type { SchedulerLike } from 'rxjs';
-import type { Lease, PermitBackend } from '../core/permit-backend.js';
+import type { Lease } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
 import { markNotThenable } from '../core/request-node.js';
-import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type WaitConfig } from './permit-request.js';
+import type { LeaseCall } from './lease-options.js';
+import { PermitRequest, rejectedErrorFor, timeoutErrorFor } from './permit-request.js';
 
 /**
  * The Promise behind `lease()` (rule 22): it joins the backend's queue inside the call, resolves
@@ -10,31 +10,21 @@ import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type WaitConfig } fro
  * when the signal aborts (the request is withdrawn: it consumes nothing), or with the backend's
  * error. A grant and an abort in the same turn settle as whichever came first.
  */
-export function leasePermits(
-  backend: PermitBackend,
-  config: WaitConfig,
-  scheduler: SchedulerLike | undefined,
-  signal: AbortSignal | undefined,
-): Promise<Lease> {
+export function leasePermits(call: LeaseCall): Promise<Lease> {
   // An already-aborted signal queues nothing.
-  if (signal?.aborted === true) return Promise.reject(signal.reason);
-  const lease = backend.tryLease?.(config.demand) ?? null;
+  if (call.signal?.aborted === true) return Promise.reject(call.signal.reason);
+  const lease = call.backend.tryLease?.(call.config.demand) ?? null;
   if (lease !== null) return Promise.resolve(lease); // free: no request object at all
-  return queueLease(backend, config, scheduler, signal);
+  return queueLease(call);
 }
 
 /**
  * {@link leasePermits} once `backend.tryLease` has found nothing free (or there is none) and the
  * signal is not aborted: the request that waits.
  */
-export function queueLease(
-  backend: PermitBackend,
-  config: WaitConfig,
-  scheduler: SchedulerLike | undefined,
-  signal: AbortSignal | undefined,
-): Promise<Lease> {
+export function queueLease(call: LeaseCall): Promise<Lease> {
   return new Promise<Lease>((resolve, reject) => {
-    new LeaseRequest<Lease>(backend, config, scheduler, signal, null, resolve, reject);
+    new LeaseRequest<Lease>(call, null, resolve, reject);
   });
 }
 
@@ -43,18 +33,12 @@ export function queueLease(
  * lease, releases it once the task's result settles (however it settles, a synchronous throw
  * included), and settles as the task did. One Promise per call: the grantee runs the task itself.
  */
-export function runPermits<T>(
-  backend: PermitBackend,
-  config: WaitConfig,
-  scheduler: SchedulerLike | undefined,
-  signal: AbortSignal | undefined,
-  task: (lease: Lease) => T | PromiseLike<T>,
-): Promise<T> {
-  if (signal?.aborted === true) return Promise.reject(signal.reason);
-  const lease = backend.tryLease?.(config.demand) ?? null;
+export function runPermits<T>(call: LeaseCall, task: (lease: Lease) => T | PromiseLike<T>): Promise<T> {
+  if (call.signal?.aborted === true) return Promise.reject(call.signal.reason);
+  const lease = call.backend.tryLease?.(call.config.demand) ?? null;
   if (lease !== null) return runHolding(lease, task);
   return new Promise<T>((resolve, reject) => {
-    new LeaseRequest<T>(backend, config, scheduler, signal, task, resolve, reject);
+    new LeaseRequest<T>(call, task, resolve, reject);
   });
 }
 
@@ -92,13 +76,8 @@ function runHolding<T>(lease: Lease, task: (lease: Lease) => T | PromiseLike<T>)
  * semaphore it is also the engine's queue node and the lease: one object per queued call.
  */
 class LeaseRequest<T> extends PermitRequest {
-  private watch: AbortWatch | null = null;
-
   constructor(
-    private readonly backend: PermitBackend,
-    private readonly config: WaitConfig,
-    scheduler: SchedulerLike | undefined,
-    signal: AbortSignal | undefined,
+    private readonly call: LeaseCall,
     /**
      * For `run()`: the task to run holding the lease, until its result settles; `null` for `lease()`
      * (resolves with the lease) and once the task's result has settled.
@@ -108,13 +87,13 @@ class LeaseRequest<T> extends PermitRequest {
     private readonly reject: (reason: unknown) => void,
   ) {
     super();
-    if (signal !== undefined) this.watch = AbortWatch.add(signal, this);
-    this.ask(backend, config, scheduler);
+    const { signal } = call;
+    if (signal !== undefined) AbortWatch.add(signal, this);
+    this.ask(call.backend, call.config, call.scheduler);
   }
 
   /** The signal aborted: withdraws the request unless it was answered first. */
   abort(reason: unknown): void {
-    this.watch = null;
     if (this.ticket?.withdraw('cancel') === true) {
       this.timer?.unsubscribe();
       this.reject(reason);
@@ -122,7 +101,7 @@ class LeaseRequest<T> extends PermitRequest {
   }
 
   maxWaiting(): number {
-    return this.config.maxWaiting;
+    return this.call.config.maxWaiting;
   }
 
   onGrant(lease: Lease): void {
@@ -167,12 +146,12 @@ class LeaseRequest<T> extends PermitRequest {
 
   onTimeout(): void {
     this.stopListening();
-    this.reject(timeoutErrorFor(this.backend, this.config));
+    this.reject(timeoutErrorFor(this.call.backend, this.call.config));
   }
 
   onRefused(waiting: number, never: boolean): void {
     this.stopListening();
-    this.reject(rejectedErrorFor(this.backend, this.config, waiting, never));
+    this.reject(rejectedErrorFor(this.call.backend, this.call.config, waiting, never));
   }
 
   onFailure(error: PermitBackendError): void {
@@ -193,8 +172,9 @@ class LeaseRequest<T> extends PermitRequest {
   }
 
   private stopListening(): void {
-    this.watch?.remove(this);
-    this.watch = null;
+    // The signal's watch, if it still listens (it forgets every request when the signal aborts).
+    const { signal } = this.call;
+    if (signal !== undefined) watches.get(signal)?.remove(this);
   }
 }
 
@@ -219,11 +199,10 @@ class AbortWatch {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  static add(signal: AbortSignal, request: Abortable): AbortWatch {
+  static add(signal: AbortSignal, request: Abortable): void {
     let watch = watches.get(signal);
     if (watch === undefined) watches.set(signal, (watch = new AbortWatch(signal)));
     watch.requests.add(request);
-    return watch;
   }
 
   remove(request: Abortable): void {
