@@ -6,6 +6,7 @@ import { RedisSemaphore, type RedisClient } from '../../src/redis/index.js';
 import {
   command,
   libraries,
+  nextTick,
   redisUrl,
   startRedisServer,
   uniqueKey,
@@ -81,6 +82,79 @@ class BlackholeProxy {
   restore(): void {
     this.blackholed = false;
     for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * A TCP proxy to a Redis server that can drop its subscriber connections (those that sent
+ * SUBSCRIBE), and hold the server's answer to the INFO of the next connection (ioredis's ready
+ * check, the last step of its handshake) until the client closes its side: the answer arrives
+ * after the close, as a slow server's does.
+ */
+class ReadyCheckProxy {
+  private readonly server = net.createServer({ allowHalfOpen: true }, (client) => this.connect(client));
+  private readonly sockets = new Set<net.Socket>();
+  private readonly subscribers = new Set<net.Socket>();
+  private holdNext: (() => void) | null = null;
+  port = 0;
+
+  constructor(private readonly target: number) {}
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Resolves when a connection sent INFO; its answer is held until the client closes its side. */
+  holdNextReadyCheck(): Promise<void> {
+    return new Promise((resolve) => (this.holdNext = resolve));
+  }
+
+  /** Closes the connections that subscribed (their clients reconnect). */
+  dropSubscribers(): void {
+    for (const socket of this.subscribers) socket.destroy();
+  }
+
+  private connect(client: net.Socket): void {
+    const upstream = net.connect({ port: this.target, host: '127.0.0.1', allowHalfOpen: true });
+    let held: Buffer[] | null = null;
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.subscribers.delete(client);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('latin1');
+      if (/\r\nsubscribe\r\n/i.test(text)) this.subscribers.add(client);
+      if (this.holdNext !== null && /\r\ninfo\r\n/i.test(text)) {
+        held = [];
+        this.holdNext();
+        this.holdNext = null;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (held) held.push(chunk);
+      else client.write(chunk);
+    });
+    client.on('end', () => {
+      for (const chunk of held?.splice(0) ?? []) client.write(chunk);
+      held = null;
+      client.end();
+      upstream.end();
+    });
+    upstream.on('end', () => client.end());
   }
 
   async close(): Promise<void> {
@@ -277,6 +351,32 @@ function describeFaults(library: ClientLibrary): void {
         await proxy.close();
       }
     });
+
+    if (library.name === 'ioredis') {
+      // ioredis resubscribes on its own once a reconnection is ready; closed during that
+      // reconnection's handshake, its SUBSCRIBE went out after the close and was rejected with
+      // nobody listening: an unhandled rejection in the user's process.
+      it('closed while its subscriber connection reconnects: no unhandled rejection', async () => {
+        const proxy = new ReadyCheckProxy(Number(new URL(url).port));
+        const proxied = await proxy.start();
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown) => unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const semaphore = await make(uniqueKey('reconnecting'), await connect(proxied));
+          (await semaphore.lease()).release(); // registered: its subscriber connection subscribed
+          const readyCheck = proxy.holdNextReadyCheck();
+          proxy.dropSubscribers();
+          await readyCheck; // the subscriber reconnects; its ready check waits for its answer
+          await semaphore.close(); // the answer comes after the close
+          await nextTick(); // unhandled rejections are reported once the microtasks ran
+          expect(unhandled).toEqual([]);
+        } finally {
+          process.off('unhandledRejection', onUnhandled);
+          await proxy.close();
+        }
+      });
+    }
   });
 }
 

@@ -56,8 +56,8 @@ export class SettlingClient {
     return this;
   }
 
-  duplicate(): Redis {
-    const connection = this.target.duplicate();
+  duplicate(override?: { autoResubscribe?: boolean }): Redis {
+    const connection = this.target.duplicate(override);
     const subscriber: Subscriber = { connection, channel: null, markers: new Map() };
     this.subscribers.push(subscriber);
     connection.on('message', (_channel: string, message: string) => {

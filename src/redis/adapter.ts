@@ -10,8 +10,8 @@
 export interface IoRedisClientLike {
   /** Sends a raw command. */
   call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  /** A new connection with the same options. */
-  duplicate(): unknown;
+  /** A new connection with the same options, but for `override`. */
+  duplicate(override?: { autoResubscribe?: boolean }): unknown;
   /** Adds an event listener. */
   on(event: string, listener: (...args: never[]) => void): unknown;
 }
@@ -145,14 +145,27 @@ function ioRedisConnection(client: IoRedisClientLike): RedisConnection {
       return client.call(...(args as [string, ...string[]]));
     },
     async subscribe(channel, onMessage, onReconnect) {
-      const sub = client.duplicate() as Emitter & {
+      // Subscribed again here on each reconnection, not by ioredis (autoResubscribe): its own
+      // SUBSCRIBE has no listener, and a close during the reconnection's handshake rejected it
+      // unhandled ('Connection is closed.'), in the user's process.
+      const sub = client.duplicate({ autoResubscribe: false }) as Emitter & {
         status?: string;
         subscribe(channel: string): Promise<unknown>;
         disconnect(): void;
       };
       sub.on('error', () => {}); // reported through the commands that fail; ioredis reconnects
       sub.on('message', (_channel: unknown, message: unknown) => onMessage(String(message)));
-      const stop = afterFirstReady(sub, sub.status === 'ready', onReconnect);
+      let closed = false;
+      const stop = afterFirstReady(sub, sub.status === 'ready', () => {
+        // Reconciled once subscribed again: a grant pushed after the reconciliation reaches it.
+        // A failed SUBSCRIBE (the connection closed again) is sent again at the next 'ready'.
+        void sub
+          .subscribe(channel)
+          .catch(() => {})
+          .then(() => {
+            if (!closed) onReconnect();
+          });
+      });
       try {
         await sub.subscribe(channel);
       } catch (error) {
@@ -162,6 +175,7 @@ function ioRedisConnection(client: IoRedisClientLike): RedisConnection {
       }
       return {
         close() {
+          closed = true;
           stop();
           const status = sub.status;
           if (status === 'end') return Promise.resolve();
