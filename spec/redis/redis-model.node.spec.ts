@@ -2,7 +2,6 @@ import { defer, lastValueFrom, timer } from 'rxjs';
 import { finalize } from 'rxjs/operators';
 import { withPermit } from '../../src/index.js';
 import { RedisSemaphore, type RedisClient } from '../../src/redis/index.js';
-import { SCRIPTS } from '../../src/redis/scripts.js';
 import { forkChild, type Child, type ChildMessage } from './children.js';
 import { command, ioredis, nodeRedis, redisUrl, uniqueKey } from './redis-helpers.js';
 
@@ -169,9 +168,6 @@ describe('RedisSemaphore model-based run over several processes', () => {
   beforeAll(async () => {
     url = await redisUrl();
     admin = await ioredis.connect(url);
-    // Cached before the run: a NOSCRIPT answer would make a child's command reach the server after
-    // the round trip that tells the parent it arrived.
-    for (const script of Object.values(SCRIPTS)) await command(admin, ['SCRIPT', 'LOAD', script.source]);
     children = Array.from({ length: CHILDREN }, () =>
       forkChild('redis-model-child.ts', {
         types: ['granted', 'refused'],

@@ -372,3 +372,22 @@ describe('RedisSemaphore on a server that may evict keys', () => {
     }
   });
 });
+
+describe('RedisSemaphore on a server whose script cache is empty', () => {
+  it('keeps the order of its commands: a release, then a now-or-never request in the same turn, is granted', async () => {
+    const server = await startRedisServer();
+    const client = await ioredis.connect(server.url);
+    try {
+      const semaphore = new RedisSemaphore(client, uniqueKey('scripts'), { permits: 1 });
+      const first = await semaphore.lease();
+      first.release(); // the first release of this server: its script was never sent before
+      const second = await semaphore.lease({ timeout: 0 });
+      expect(second.token).toBeGreaterThan(first.token);
+      second.release();
+      await semaphore.close();
+    } finally {
+      await ioredis.close(client);
+      await server.stop();
+    }
+  });
+});

@@ -42,6 +42,11 @@ export class SettlingClient {
     return this.target.status;
   }
 
+  /** The socket, which the semaphore corks for the commands of one tick. */
+  get stream(): unknown {
+    return this.target.stream;
+  }
+
   call(command: string, ...args: (string | number)[]): Promise<unknown> {
     return this.track(this.target.call(command, ...args));
   }

@@ -188,6 +188,14 @@ export class RedisBackend implements PermitBackend {
       }
       void this.checkPolicy();
     }
+    // Every script cached before any request: a NOSCRIPT answer sends the script again behind the
+    // commands sent meanwhile, out of order (a release arriving after the next request). A state
+    // lost with the cache (a restart, a failover) registers again, and loads them again.
+    await Promise.all(
+      Object.values(SCRIPTS).map((script) =>
+        this.connection.command(['SCRIPT', 'LOAD', script.source]).catch(() => {}),
+      ),
+    );
     const candidate = randomBytes(8).toString('hex');
     const sentAt = performance.now();
     const reply = await this.script(
