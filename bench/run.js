@@ -667,6 +667,9 @@ function resultsMarkdown(env, options, results, targets, speed, builds, seconds)
   out.push('npm ci');
   out.push('npm run bench            # all workloads, 5 measured rounds, rewrites bench/RESULTS.md');
   out.push(
+    'npm run bench:redis      # W7 alone (needs redis-server), rewrites its section and docs/w7-redis.svg',
+  );
+  out.push(
     'git worktree add /tmp/bench-baseline 2819543 && ln -s "$PWD/node_modules" /tmp/bench-baseline/node_modules',
   );
   out.push('PERMITS_BENCH_BASELINE=/tmp/bench-baseline/src/index.ts npm run bench   # with a baseline build');

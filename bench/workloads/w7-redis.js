@@ -483,6 +483,47 @@ function section(run) {
     '',
     table(run),
     '',
+    targets(run),
+    '',
+  ].join('\n');
+}
+
+/** The targets of issue #15, met or missed, when both contenders ran. */
+function targets({ results }) {
+  const names = Object.keys(results);
+  if (names.length !== 2) return '';
+  const [ours, theirs] = names.map((n) => results[n]);
+  const ratio = ours.uncontendedRatio;
+  const holds = Object.keys(ours.contended);
+  const sent = holds.map((hold) => ours.contended[hold].sent);
+  const all = holds.map((hold) => ours.contended[hold].all);
+  const constant = (xs) => Math.max(...xs) - Math.min(...xs) < 0.05 * Math.max(...xs);
+  const rows = [
+    [
+      'uncontended acquire + release ≤ 1.2x redis-semaphore',
+      `${ratio.median.toFixed(2)}x (middle half ${ratio.p25.toFixed(2)}–${ratio.p75.toFixed(2)}x)`,
+      ratio.median <= 1.2,
+    ],
+    [
+      `commands per contended acquire constant, whatever the wait (${holds.join(' / ')} ms; heartbeats apart)`,
+      `${sent.map(num).join(' / ')} sent, ${all.map(num).join(' / ')} run`,
+      constant(sent) && constant(all),
+    ],
+    [
+      'wake-up latency lower than redis-semaphore’s (p50, p95)',
+      `${fmt(ours.wakeP50)} / ${fmt(ours.wakeP95)} ms vs ${fmt(theirs.wakeP50)} / ${fmt(theirs.wakeP95)} ms`,
+      ours.wakeP50 < theirs.wakeP50 && ours.wakeP95 < theirs.wakeP95,
+    ],
+    [
+      'order inversions: 0 (against requests made ≥ 1 ms earlier)',
+      `${ours.inversionsApart} (any: ${ours.inversions})`,
+      ours.inversionsApart === 0,
+    ],
+  ];
+  return [
+    '| target (issue #15) | measured | met |',
+    '| --- | --- | --- |',
+    ...rows.map(([what, measured, met]) => `| ${what} | ${measured} | ${met ? 'yes' : '**no**'} |`),
   ].join('\n');
 }
 
@@ -590,7 +631,7 @@ if (require.main === module) {
   measure({ quick, filter }).then(
     (run) => {
       const text = section(run);
-      console.log(table(run));
+      console.log(`${table(run)}\n\n${targets(run)}`);
       const svg = option('--svg');
       if (svg) {
         fs.writeFileSync(svg, chart(run.samples));
@@ -604,7 +645,12 @@ if (require.main === module) {
       if (json)
         fs.writeFileSync(
           json,
-          JSON.stringify({ title: TITLE, description: DESCRIPTION, markdown: text, table: table(run) }),
+          JSON.stringify({
+            title: TITLE,
+            description: DESCRIPTION,
+            markdown: text,
+            table: `${table(run)}\n\n${targets(run)}`,
+          }),
         );
       process.exit(0);
     },
