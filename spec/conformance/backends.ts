@@ -6,6 +6,7 @@ import {
   Semaphore,
   SharedSemaphore,
   type BackendSemaphore,
+  type PermitPool,
 } from '../../src/index.js';
 import { SimulatedRemoteSemaphore } from '../../src/testing/index.js';
 
@@ -157,6 +158,8 @@ export interface ConformanceAdapter extends ConformanceCaller {
   readonly weighted: boolean;
   /** Whether a caller that holds the primitive re-enters on its own second acquire. */
   readonly reentrantForSameCaller: boolean;
+  /** The primitive as the operators take it, when it is a `PermitPool` (an RLock is not). */
+  readonly pool?: PermitPool;
   wait?(options?: { timeout?: number | null; scheduler?: SchedulerLike }): Observable<number>;
   rawlink?(callback: (primitive: unknown) => void): void;
   unlink?(callback: (primitive: unknown) => void): void;
@@ -211,6 +214,7 @@ export function adaptSemaphore(semaphore: BackendSemaphore): ConformanceAdapter 
     capacity: 'unbounded',
     weighted: true,
     reentrantForSameCaller: false,
+    pool: semaphore,
     wait: (options) => semaphore.wait(options),
     rawlink: (callback) => semaphore.rawlink(callback),
     unlink: (callback) => semaphore.unlink(callback),

@@ -1,4 +1,14 @@
-import { VirtualTimeScheduler, firstValueFrom, type Subscription } from 'rxjs';
+import {
+  NEVER,
+  Subject,
+  VirtualTimeScheduler,
+  firstValueFrom,
+  of,
+  throwError,
+  type Observable,
+  type Subscription,
+} from 'rxjs';
+import { mergeMapWithPermit, withPermit, type PermitPool } from '../../src/index.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { captureUnhandledErrors, createTestScheduler, record } from '../helpers/index.js';
 import {
@@ -12,8 +22,8 @@ import {
 } from './backends.js';
 
 /**
- * The behavioural contract shared by every primitive that hands out permits (SPEC §2, rules 2-12
- * and 17), as one jasmine suite parameterised by a backend — a factory, and what the backend keeps
+ * The behavioural contract shared by every primitive that hands out permits (SPEC §2, rules 2-12,
+ * 17, and 8 and 18 through the operators for a `PermitPool`), as one jasmine suite parameterised by a backend — a factory, and what the backend keeps
  * of §2 (SPEC §7) — in the style of async-mutex's shared suites. `./semaphore-conformance.spec.ts`
  * runs it against every backend of `./backends.ts`: `Semaphore`, `BoundedSemaphore`, (the semaphore
  * view of) an `RLock`, `SharedSemaphore` in one thread, and the `SimulatedRemoteSemaphore` of
@@ -1392,6 +1402,98 @@ export function describeSemaphoreConformance(backend: ConformanceBackend): void 
         });
       });
     }
+
+    describe('operators (rules 8 and 18)', () => {
+      /** The primitive as the operators take it; an RLock is gated by `reentrant` instead. */
+      function poolOf(primitive: ConformanceAdapter): PermitPool {
+        if (primitive.pool === undefined) pending(`${name} is not a PermitPool: reentrant() gates it`);
+        return primitive.pool!;
+      }
+
+      for (const [end, source] of [
+        ['complete', of('a')],
+        ['error', throwError(() => new Error('source failed'))],
+      ] as const) {
+        spec(
+          `withPermit gives the permit back before it forwards ${end}: a request made then is granted`,
+          function* () {
+            const primitive = make(1);
+            const gated = (source as Observable<string>).pipe(withPermit(poolOf(primitive)));
+            let answer: unknown[] = [];
+            const forwarded = () => (answer = record(primitive.caller().acquire({ blocking: false })).events);
+            gated.subscribe({ complete: forwarded, error: forwarded });
+            yield* settle(2);
+            expect(answer).toEqual([true, 'complete']);
+            expect([primitive.value(), primitive.waiting()]).toEqual([0, 0]);
+          },
+        );
+      }
+
+      spec('withPermit gives the permit back when its subscriber unsubscribes', function* () {
+        const primitive = make(1);
+        const running = NEVER.pipe(withPermit(poolOf(primitive))).subscribe();
+        const log: unknown[] = [];
+        enqueue(primitive, 1, log);
+        yield* settle();
+        expect([log, primitive.waiting()]).toEqual([[], 1]);
+        running.unsubscribe();
+        yield* settle();
+        expect(log).toEqual([0]);
+      });
+
+      spec(
+        'mergeMapWithPermit queues one request per value in the FIFO shared with every other request',
+        function* () {
+          const { primitive, holder } = yield* heldByOne();
+          const log: unknown[] = [];
+          const inners = [new Subject<never>(), new Subject<never>(), new Subject<never>()];
+          of(0, 1, 2)
+            .pipe(
+              mergeMapWithPermit(poolOf(primitive), (value) => {
+                log.push(`inner ${value}`);
+                return inners[value];
+              }),
+            )
+            .subscribe({ complete: () => log.push('complete') });
+          const { callers } = enqueue(primitive, 1, log); // behind the three values
+          yield* settle();
+          expect([log, primitive.waiting()]).toEqual([[], 4]);
+          holder.release();
+          yield* settle();
+          expect(log).toEqual(['inner 0']);
+          inners[0].complete();
+          yield* settle();
+          expect(log).toEqual(['inner 0', 'inner 1']);
+          inners[1].complete();
+          yield* settle();
+          expect(log).toEqual(['inner 0', 'inner 1', 'inner 2']);
+          inners[2].complete(); // its permit goes to the request queued behind the values
+          yield* settle();
+          expect([...log].sort()).toEqual([0, 'complete', 'inner 0', 'inner 1', 'inner 2']);
+          expect([primitive.value(), primitive.waiting()]).toEqual([0, 0]);
+          callers[0].release();
+          yield* settle();
+          expect(primitive.value()).toBe(1);
+        },
+      );
+
+      spec('mergeMapWithPermit withdraws every queued value when unsubscribed', function* () {
+        const { primitive, holder } = yield* heldByOne();
+        const log: unknown[] = [];
+        const merged = of(0, 1, 2)
+          .pipe(mergeMapWithPermit(poolOf(primitive), (value) => (log.push(`inner ${value}`), NEVER)))
+          .subscribe();
+        enqueue(primitive, 1, log);
+        yield* settle();
+        expect(primitive.waiting()).toBe(4);
+        merged.unsubscribe();
+        yield* settle();
+        expect(primitive.waiting()).toBe(1);
+        holder.release();
+        yield* settle();
+        expect(log).toEqual([0]);
+      });
+    });
 
     describe('faults stay local', () => {
       spec(

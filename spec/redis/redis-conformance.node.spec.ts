@@ -28,7 +28,9 @@ import { SettlingClient } from './settling-client.js';
 // operation that frees permits), rule 12 (values are eventual and coalesced: the specs of every
 // settled value in order, and of broadcasts made from a subscriber's handler). Everything else
 // runs: FIFO and no barging (rule 2), stack safety of releases made in grants (4), timeouts (6),
-// withdrawal (7), acquire (9), the permit observable's current value, faults staying local (17),
+// withdrawal (7), the permit lifetime in withPermit (8: the release is sent before the terminal
+// notification, so a request made then is granted), acquire (9), the permit observable's current
+// value, faults staying local (17), mergeMapWithPermit in the shared FIFO (18),
 // and all of rule 22 (timeouts, AbortSignal, run(), bad arguments, 1,000 queued requests served
 // in order or withdrawn by one signal; the lease suite's other primitives take 10^5).
 
