@@ -1,8 +1,9 @@
 import * as net from 'net';
 import { performance } from 'perf_hooks';
-import { NEVER, Subject } from 'rxjs';
+import { NEVER, Subject, filter, firstValueFrom } from 'rxjs';
 import { PermitBackendError, PermitLostError, usingLease, type Lease } from '../../src/index.js';
 import { RedisSemaphore, type RedisClient } from '../../src/redis/index.js';
+import { SCRIPTS } from '../../src/redis/scripts.js';
 import {
   command,
   libraries,
@@ -92,15 +93,17 @@ class BlackholeProxy {
 
 /**
  * A TCP proxy to a Redis server that can drop its subscriber connections (those that sent
- * SUBSCRIBE), and hold the server's answer to the INFO of the next connection (ioredis's ready
- * check, the last step of its handshake) until the client closes its side: the answer arrives
- * after the close, as a slow server's does.
+ * SUBSCRIBE), and hold the server's answers on the next connection that sends a given request,
+ * from that request on, until told or until the client closes its side (the answers then arrive
+ * after the close, as a slow server's do). It also tells when a client sent a given request.
  */
-class ReadyCheckProxy {
+class HoldingProxy {
   private readonly server = net.createServer({ allowHalfOpen: true }, (client) => this.connect(client));
   private readonly sockets = new Set<net.Socket>();
   private readonly subscribers = new Set<net.Socket>();
-  private holdNext: (() => void) | null = null;
+  private hold: { pattern: string; resolve: () => void } | null = null;
+  private readonly watches: Array<{ pattern: string; resolve: () => void; answered: boolean }> = [];
+  private readonly deliveries = new Set<() => void>();
   port = 0;
 
   constructor(private readonly target: number) {}
@@ -111,9 +114,28 @@ class ReadyCheckProxy {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Resolves when a connection sent INFO; its answer is held until the client closes its side. */
-  holdNextReadyCheck(): Promise<void> {
-    return new Promise((resolve) => (this.holdNext = resolve));
+  /** Resolves when a connection sent `pattern` (raw RESP); its answers are held from then on. */
+  holdAnswersAfter(pattern: string): Promise<void> {
+    return new Promise((resolve) => (this.hold = { pattern: pattern.toLowerCase(), resolve }));
+  }
+
+  /** Resolves when a client sends `pattern` (raw RESP) next. */
+  sent(pattern: string): Promise<void> {
+    return this.watch(pattern, false);
+  }
+
+  /** Resolves when a client sends `pattern` (raw RESP) next, once the answer after it passed. */
+  answered(pattern: string): Promise<void> {
+    return this.watch(pattern, true);
+  }
+
+  private watch(pattern: string, answered: boolean): Promise<void> {
+    return new Promise((resolve) => this.watches.push({ pattern: pattern.toLowerCase(), resolve, answered }));
+  }
+
+  /** Delivers the held answers, in order, and holds no more. */
+  deliver(): void {
+    for (const deliver of [...this.deliveries]) deliver();
   }
 
   /** Closes the connections that subscribed (their clients reconnect). */
@@ -124,33 +146,46 @@ class ReadyCheckProxy {
   private connect(client: net.Socket): void {
     const upstream = net.connect({ port: this.target, host: '127.0.0.1', allowHalfOpen: true });
     let held: Buffer[] | null = null;
+    const answered: Array<() => void> = [];
+    const deliver = () => {
+      for (const chunk of held?.splice(0) ?? []) client.write(chunk);
+      held = null;
+      this.deliveries.delete(deliver);
+    };
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => {
         this.sockets.delete(socket);
         this.subscribers.delete(client);
+        this.deliveries.delete(deliver);
         client.destroy();
         upstream.destroy();
       });
     }
     client.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('latin1');
-      if (/\r\nsubscribe\r\n/i.test(text)) this.subscribers.add(client);
-      if (this.holdNext !== null && /\r\ninfo\r\n/i.test(text)) {
+      const text = chunk.toString('latin1').toLowerCase();
+      if (text.includes('\r\nsubscribe\r\n')) this.subscribers.add(client);
+      if (this.hold !== null && text.includes(this.hold.pattern)) {
         held = [];
-        this.holdNext();
-        this.holdNext = null;
+        this.deliveries.add(deliver);
+        this.hold.resolve();
+        this.hold = null;
       }
       upstream.write(chunk);
+      for (const watch of this.watches.filter((w) => text.includes(w.pattern))) {
+        this.watches.splice(this.watches.indexOf(watch), 1);
+        if (watch.answered) answered.push(watch.resolve);
+        else watch.resolve();
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
       if (held) held.push(chunk);
       else client.write(chunk);
+      if (!held) for (const resolve of answered.splice(0)) resolve();
     });
     client.on('end', () => {
-      for (const chunk of held?.splice(0) ?? []) client.write(chunk);
-      held = null;
+      deliver();
       client.end();
       upstream.end();
     });
@@ -352,12 +387,63 @@ function describeFaults(library: ClientLibrary): void {
       }
     });
 
+    // After a restart (or SCRIPT FLUSH) an enqueue meets NOSCRIPT and goes again as EVAL: a
+    // heartbeat or a withdrawal sent meanwhile (EVALSHA of a script still cached) runs on the
+    // server before it. The proxy holds the answers from the enqueue on until that other command
+    // was sent; then only the server has seen the two in that order.
+    async function enqueueOvertaken(): Promise<{ semaphore: RedisSemaphore; proxy: HoldingProxy }> {
+      const proxy = new HoldingProxy(Number(new URL(url).port));
+      const semaphore = await make(uniqueKey('noscript'), await connect(await proxy.start()));
+      (await semaphore.lease()).release(); // registered, its scripts cached
+      await firstValueFrom(semaphore.pipe(filter((value) => value === 1))); // the release answered
+      const admin = await connect();
+      await command(admin, ['SCRIPT', 'FLUSH']);
+      await command(admin, ['SCRIPT', 'LOAD', SCRIPTS.heartbeat.source]);
+      await command(admin, ['SCRIPT', 'LOAD', SCRIPTS.release.source]);
+      return { semaphore, proxy };
+    }
+
+    it('an enqueue sent again as EVAL after NOSCRIPT, passed by a heartbeat: the request is still granted', async () => {
+      const { semaphore, proxy } = await enqueueOvertaken();
+      try {
+        // Held while a heartbeat is on its way, its answer would hold the next heartbeat back.
+        await proxy.answered(SCRIPTS.heartbeat.sha); // the next one is a third of the lease away
+        const enqueued = proxy.holdAnswersAfter(SCRIPTS.enqueue.sha);
+        const heartbeat = proxy.sent(SCRIPTS.heartbeat.sha);
+        const granted = semaphore.lease();
+        await enqueued; // its NOSCRIPT answer is held
+        await heartbeat; // the next heartbeat asks the server about it before it is queued
+        proxy.deliver();
+        (await granted).release();
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('an enqueue sent again as EVAL after NOSCRIPT, passed by its withdrawal: the permit is not kept', async () => {
+      const { semaphore, proxy } = await enqueueOvertaken();
+      try {
+        const enqueued = proxy.holdAnswersAfter(SCRIPTS.enqueue.sha);
+        const abort = new AbortController();
+        const withdrawn = semaphore.lease({ signal: abort.signal }).catch((error: unknown) => error);
+        await enqueued; // its NOSCRIPT answer is held
+        abort.abort();
+        expect(await withdrawn).toBe(abort.signal.reason);
+        const taken = firstValueFrom(semaphore.pipe(filter((value) => value === 0)));
+        proxy.deliver();
+        await taken; // the enqueue sent again took the permit; what this process sent then goes after
+        (await semaphore.lease({ timeout: 0 })).release();
+      } finally {
+        await proxy.close();
+      }
+    });
+
     if (library.name === 'ioredis') {
       // ioredis resubscribes on its own once a reconnection is ready; closed during that
       // reconnection's handshake, its SUBSCRIBE went out after the close and was rejected with
       // nobody listening: an unhandled rejection in the user's process.
       it('closed while its subscriber connection reconnects: no unhandled rejection', async () => {
-        const proxy = new ReadyCheckProxy(Number(new URL(url).port));
+        const proxy = new HoldingProxy(Number(new URL(url).port));
         const proxied = await proxy.start();
         const unhandled: unknown[] = [];
         const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -365,7 +451,7 @@ function describeFaults(library: ClientLibrary): void {
         try {
           const semaphore = await make(uniqueKey('reconnecting'), await connect(proxied));
           (await semaphore.lease()).release(); // registered: its subscriber connection subscribed
-          const readyCheck = proxy.holdNextReadyCheck();
+          const readyCheck = proxy.holdAnswersAfter('\r\ninfo\r\n');
           proxy.dropSubscribers();
           await readyCheck; // the subscriber reconnects; its ready check waits for its answer
           await semaphore.close(); // the answer comes after the close

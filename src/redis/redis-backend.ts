@@ -315,11 +315,13 @@ export class RedisBackend implements PermitBackend {
       case 'G':
         this.heard(Number(reply[2]), Number(reply[3]));
         if (!request.done) this.granted(request, Number(reply[1]), true);
+        else this.withdrawAnswered(request);
         return;
       case 'Q':
         request.queued = true;
         this.heard(Number(reply[1]), Number(reply[2]));
         this.counts.queued(Number(reply[2]));
+        if (request.done) this.withdrawAnswered(request);
         return;
       case 'R':
         this.heard(Number(reply[3]), Number(reply[2]));
@@ -449,11 +451,20 @@ export class RedisBackend implements PermitBackend {
     }
   }
 
-  /** A request left before its answer (timeout, unsubscribe, abort). */
+  /**
+   * A request left before its answer (timeout, unsubscribe, abort). Its withdrawal is sent once
+   * the server answered its enqueue: an enqueue that meets NOSCRIPT goes again as EVAL, after
+   * anything sent meanwhile (a withdrawal sent at once ran first, and the permit stayed taken).
+   */
   withdrawn(request: RedisRequest, reason: 'timeout' | 'cancel' | undefined): void {
     this.requests.delete(request.ticket);
     this.counts.left(reason);
-    if (request.sent) void this.sendRelease(request.ticket, 0);
+    if (request.sent && request.queued) void this.sendRelease(request.ticket, 0);
+  }
+
+  /** The server granted or queued a request that left (or failed) while its enqueue was on its way. */
+  private withdrawAnswered(request: RedisRequest): void {
+    if (!this.leases.has(request.ticket)) void this.sendRelease(request.ticket, 0);
   }
 
   tryAcquire(): boolean {
@@ -640,6 +651,8 @@ export class RedisBackend implements PermitBackend {
         // Sent again since (its first enqueue met a lost state): this answer is about the old one.
         if (request.done || state === 'q' || request.attempt !== attempts[index]) return;
         if (state === 'x') {
+          // Not queued yet: its enqueue, unanswered, may be on its way again as EVAL (NOSCRIPT).
+          if (!request.queued) return;
           this.fail(request, new RedisStateError('the request is no longer queued in Redis'));
         } else {
           this.granted(request, Number(state), false);
