@@ -1,6 +1,12 @@
 import type { PermitStats } from './permit-backend.js';
 
 /**
+ * An engine's clock, in ms. `exact`, when given, is the same clock read afresh each time, for the
+ * one reading of each grant loop (the plain clock may share one reading among many calls).
+ */
+export type StatsClock = (() => number) & { exact?: () => number };
+
+/**
  * The counters behind `stats()`: plain fields bumped on the paths that already run (a grant, a
  * refusal, a withdrawal), so keeping them costs an increment or two. Times are kept relative to the
  * engine's creation, so that they stay small integers (a `Date.now()` stored in an object would be a
@@ -18,12 +24,14 @@ export class StatsCounter {
   private readonly epoch: number;
   /** The time read once for the grant loop on the stack; -1 when none was read. */
   private loopTime = -1;
+  private readonly exactClock: () => number;
 
   constructor(
     /** The engine's clock, in ms (the primitive's scheduler's `now`). */
-    private readonly clock: () => number,
+    private readonly clock: StatsClock,
   ) {
     this.epoch = clock();
+    this.exactClock = clock.exact ?? clock;
   }
 
   /** The time now, in ms since the engine was made. */
@@ -39,7 +47,7 @@ export class StatsCounter {
    * happens at one moment of its scheduler anyway). {@link loopEnded} forgets it.
    */
   loopNow(): number {
-    return this.loopTime >= 0 ? this.loopTime : (this.loopTime = this.now());
+    return this.loopTime >= 0 ? this.loopTime : (this.loopTime = (this.exactClock() - this.epoch) | 0);
   }
 
   loopEnded(): void {
