@@ -19,8 +19,9 @@
 //   2. Redis commands per contended acquire (MONITOR, each command filed under the script that
 //      called it), several requests of one instance waiting while another holds the permit for 50,
 //      400 and 2000 ms, keep-alive commands (heartbeat, refresh) apart;
-//   3. wake-up latency: from a release on connection A to the grant on connection B;
-//   4. fairness: 8 clients x 1 permit for a fixed time: order inversions (a grant to a request made
+//   3. wake-up latency: from a release in process A to the grant in process B (forked children,
+//      timed on the machine's one monotonic clock);
+//   4. fairness: 8 processes x 1 permit for a fixed time: order inversions (a grant to a request made
 //      after one still waiting) and the longest wait;
 //   5. 1,000 waiters idle: Redis commands per second (INFO commandstats).
 // The chart (made here, no service) shows the wake-up latency and wait-time distributions. `npm run
@@ -81,6 +82,109 @@ const allContenders = {
     };
   },
 };
+
+/**
+ * The time on one monotonic clock shared by every process of the machine (CLOCK_MONOTONIC on
+ * Linux), in ms: what lets a release timed in one process be compared with a grant in another.
+ */
+const hrNow = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * Forked processes (this script with `--child`), each with its own connection to the server and
+ * both contenders; driven by messages. Used where the issue asks for processes: the wake-up
+ * latency (release in process A, grant in process B) and fairness (8 processes x 1 permit).
+ */
+function startChildren(count, url) {
+  const { fork } = require('child_process');
+  return Promise.all(
+    Array.from({ length: count }, () => {
+      const child = fork(module.filename, ['--child', url], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const waiting = new Map();
+      let nextId = 0;
+      child.on('message', (message) => {
+        const settle = waiting.get(message.id);
+        waiting.delete(message.id);
+        if (message.error) settle?.reject(new Error(message.error));
+        else settle?.resolve(message);
+      });
+      const handle = {
+        /** Sends a command; resolves with the child's answer to it. */
+        ask(command) {
+          const id = ++nextId;
+          return new Promise((resolve, reject) => {
+            waiting.set(id, { resolve, reject });
+            child.send({ ...command, id });
+          });
+        },
+        stop: () =>
+          new Promise((resolve) => {
+            child.once('exit', resolve);
+            child.send({ cmd: 'exit' });
+          }),
+      };
+      return new Promise((resolve, reject) => {
+        child.once('error', reject);
+        child.once('message', (message) => (message.ready ? resolve(handle) : reject(new Error('child'))));
+      });
+    }),
+  );
+}
+
+/** The child side of {@link startChildren}: one connection, one contender instance per key. */
+function runChild(url) {
+  const client = new Redis(url);
+  const instances = new Map(); // `${contender}\n${key}` -> instance
+  const leases = new Map(); // request id -> lease
+  const instance = (contender, key) => {
+    const id = `${contender}\n${key}`;
+    if (!instances.has(id)) instances.set(id, allContenders[contender](client, key, 1));
+    return instances.get(id);
+  };
+  const commands = {
+    async acquire({ contender, key, id }) {
+      const asked = hrNow();
+      leases.set(id, await instance(contender, key).acquire());
+      return { asked, at: hrNow() };
+    },
+    async release({ contender, key, of }) {
+      const at = hrNow();
+      await instance(contender, key).release(leases.get(of));
+      leases.delete(of);
+      return { at };
+    },
+    /** Acquire, hold `hold` ms, release, until `until` (hrNow): each request's ask and grant times. */
+    async loop({ contender, key, until, hold }) {
+      const w = instance(contender, key);
+      const records = [];
+      while (hrNow() < until) {
+        const asked = hrNow();
+        const lease = await w.acquire();
+        records.push([asked, hrNow()]);
+        await sleep(hold);
+        await w.release(lease);
+      }
+      return { records };
+    },
+    async close({ contender, key }) {
+      await instance(contender, key).close();
+      instances.delete(`${contender}\n${key}`);
+      return {};
+    },
+  };
+  process.on('message', (message) => {
+    if (message.cmd === 'exit') {
+      client.disconnect();
+      process.exit(0);
+    }
+    commands[message.cmd](message).then(
+      (answer) => process.send({ ...answer, id: message.id }),
+      (error) => process.send({ id: message.id, error: String(error?.stack ?? error) }),
+    );
+  });
+  client.once('ready', () => process.send({ ready: true }));
+}
 
 /**
  * Commands the server ran (INFO commandstats): `all` counts the commands that scripts call too;
@@ -197,6 +301,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
   const admin = connect();
   const results = {};
   const samples = {};
+  let children = [];
   const serverVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1] ?? '?';
   // Every script in the server's cache, as on a server in use: the first run of a script not
   // cached costs an EVALSHA refused (NOSCRIPT) and an EVAL, once per server
@@ -264,6 +369,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
       }
     }
 
+    children = await startChildren(8, server.url);
     for (const [name, make] of Object.entries(contenders)) {
       const r = results[name];
       const s = samples[name];
@@ -308,68 +414,55 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
         await b.close();
       }
 
-      // 3. wake-up latency
+      // 3. wake-up latency: a release in process A, the grant in process B (one clock: hrNow)
       {
         const key = nextKey('w');
-        const a = make(connect(), key, 1);
-        const b = make(connect(), key, 1);
+        const [a, b] = children;
         const n = quick ? 20 : 60;
-        await b.release(await b.acquire());
+        const on = (child, cmd, extra = {}) => child.ask({ cmd, contender: name, key, ...extra });
+        await on(b, 'release', { of: (await on(b, 'acquire')).id });
         for (let i = 0; i < n; i++) {
-          const held = await a.acquire();
-          let releasedAt = 0;
-          const granted = b.acquire().then((lease) => ({ lease, at: performance.now() }));
+          const held = await on(a, 'acquire');
+          const granted = on(b, 'acquire');
           await sleep(15); // the waiter is queued (redis-semaphore: polling every 10 ms)
-          releasedAt = performance.now();
-          await a.release(held);
-          const { lease, at } = await granted;
-          s.wake.push(at - releasedAt);
-          await b.release(lease);
+          const released = await on(a, 'release', { of: held.id });
+          const grant = await granted;
+          s.wake.push(grant.at - released.at);
+          await on(b, 'release', { of: grant.id });
         }
         s.wake.sort((x, y) => x - y);
         r.wakeP50 = quantile(s.wake, 0.5);
         r.wakeP95 = quantile(s.wake, 0.95);
-        await a.close();
-        await b.close();
+        await on(a, 'close');
+        await on(b, 'close');
       }
 
-      // 4. fairness: 8 clients x 1 permit
+      // 4. fairness: 8 processes x 1 permit, for a fixed time
       {
         const key = nextKey('f');
-        const workers = Array.from({ length: 8 }, () => make(connect(), key, 1));
-        for (const w of workers) await w.release(await w.acquire());
-        const until = performance.now() + (quick ? 1500 : 5000);
-        let sequence = 0;
-        const waitingSince = new Map(); // request number -> time
+        const on = (child, cmd, extra = {}) => child.ask({ cmd, contender: name, key, ...extra });
+        for (const child of children) await on(child, 'release', { of: (await on(child, 'acquire')).id });
+        const until = hrNow() + (quick ? 1500 : 5000);
+        const runs = await Promise.all(children.map((child) => on(child, 'loop', { until, hold: 5 })));
+        const requests = runs.flatMap((run) => run.records).sort((x, y) => x[0] - y[0]); // by ask
         let inversions = 0;
         let inversionsApart = 0; // against a request made at least 1 ms earlier
-        let grants = 0;
-        await Promise.all(
-          workers.map(async (w) => {
-            while (performance.now() < until) {
-              const number = ++sequence;
-              const asked = performance.now();
-              waitingSince.set(number, asked);
-              const lease = await w.acquire();
-              waitingSince.delete(number);
-              for (const [earlier, since] of waitingSince) {
-                if (earlier > number) continue;
-                inversions++;
-                if (since <= asked - 1) inversionsApart++;
-              }
-              grants++;
-              s.waits.push(performance.now() - asked);
-              await sleep(5);
-              await w.release(lease);
-            }
-          }),
-        );
+        for (let i = 0; i < requests.length; i++) {
+          const [asked, granted] = requests[i];
+          s.waits.push(granted - asked);
+          // Requests made before this one and still waiting when it was granted.
+          for (let j = 0; j < i; j++) {
+            if (requests[j][1] <= granted) continue;
+            inversions++;
+            if (requests[j][0] <= asked - 1) inversionsApart++;
+          }
+        }
         s.waits.sort((x, y) => x - y);
-        r.fairGrants = grants;
+        r.fairGrants = requests.length;
         r.inversions = inversions;
         r.inversionsApart = inversionsApart;
         r.maxWaitMs = s.waits[s.waits.length - 1];
-        for (const w of workers) await w.close();
+        for (const child of children) await on(child, 'close');
       }
 
       // 5. 1,000 idle waiters: commands per second
@@ -399,6 +492,7 @@ async function measure({ quick = false, filter = null, log = (line) => console.e
       log(`W7 ${name}: done`);
     }
   } finally {
+    for (const child of children) await child.stop();
     for (const client of clients) client.disconnect();
     await server.stop();
   }
@@ -448,11 +542,11 @@ function table({ results, quick }) {
       'ours: one heartbeat per instance every leaseMs / 3 (1 s here), for all its tickets',
     ],
     [
-      'wake-up latency, release on connection A to grant on B, p50 / p95 (ms)',
+      'wake-up latency, release in process A to grant in process B, p50 / p95 (ms)',
       (r) => `${fmt(r.wakeP50)} / ${fmt(r.wakeP95)}`,
       '',
     ],
-    ['fairness, 8 clients × 1 permit: grants', (r) => String(r.fairGrants), ''],
+    ['fairness, 8 processes × 1 permit: grants', (r) => String(r.fairGrants), ''],
     [
       'fairness: order inversions, against a request made ≥ 1 ms earlier (any)',
       (r) => `${r.inversionsApart} (${r.inversions})`,
@@ -475,8 +569,9 @@ function table({ results, quick }) {
 const num = (x) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 const DESCRIPTION =
-  'Both contenders on one redis-server started for the run (no persistence), through ioredis, in ' +
-  'one Node process; each client or instance has its own connection. The server counts the commands: ' +
+  'Both contenders on one redis-server started for the run (no persistence), through ioredis; each ' +
+  'client or instance has its own connection. The wake-up latency and fairness run in 8 forked ' +
+  "processes (times on the machine's one monotonic clock); the rest in this one. The server counts the commands: " +
   'MONITOR where a row says so (each command filed under the script that called it; nothing is timed ' +
   'while it is open), else INFO commandstats. `npm run bench:redis` runs W7 alone and draws ' +
   'docs/w7-redis.svg.';
@@ -613,7 +708,7 @@ function chart(samples) {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/>` +
     panel('Wake-up latency, release to grant (CDF)', 'wake', 40) +
-    panel('Wait time, 8 clients x 1 permit (CDF)', 'waits', 390) +
+    panel('Wait time, 8 processes x 1 permit (CDF)', 'waits', 390) +
     legend +
     `</svg>\n`
   );
@@ -621,7 +716,9 @@ function chart(samples) {
 
 module.exports = { TITLE, DESCRIPTION, measure, table, section, chart, spliceSection };
 
-if (require.main === module) {
+if (require.main === module && process.argv[2] === '--child') {
+  runChild(process.argv[3]);
+} else if (require.main === module) {
   const args = process.argv.slice(2);
   const option = (name) => {
     const at = args.indexOf(name);
