@@ -23,9 +23,7 @@ export function leasePermits(call: LeaseCall): Promise<Lease> {
  * signal is not aborted: the request that waits.
  */
 export function queueLease(call: LeaseCall): Promise<Lease> {
-  return new Promise<Lease>((resolve, reject) => {
-    new LeaseRequest<Lease>(call, null, resolve, reject);
-  });
+  return queued<Lease>(call, null);
 }
 
 /**
@@ -37,6 +35,11 @@ export function runPermits<T>(call: LeaseCall, task: (lease: Lease) => T | Promi
   if (call.signal?.aborted === true) return Promise.reject(call.signal.reason);
   const lease = call.backend.tryLease?.(call.config.demand) ?? null;
   if (lease !== null) return runHolding(lease, task);
+  return queued(call, task);
+}
+
+/** The Promise of a request that waits: its {@link LeaseRequest} is made inside the executor. */
+function queued<T>(call: LeaseCall, task: ((lease: Lease) => T | PromiseLike<T>) | null): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     new LeaseRequest<T>(call, task, resolve, reject);
   });
