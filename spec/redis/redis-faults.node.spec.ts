@@ -39,17 +39,21 @@ class FencingStore {
 }
 
 /**
- * A TCP proxy to a Redis server that can blackhole the traffic (hold every byte, both ways, as a
- * partitioned network does while TCP retransmits) and restore it (deliver what it held, in order).
+ * A TCP proxy to a Redis server on 127.0.0.1: listens on a free port, pairs each client with a
+ * connection of its own to the server (either side closing closes both), and closes everything.
+ * Subclasses say what passes between the two.
  */
-class BlackholeProxy {
-  private readonly server = net.createServer((client) => this.connect(client));
+abstract class TcpProxy {
+  private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  private readonly held: Array<() => void> = [];
-  private blackholed = false;
   port = 0;
 
-  constructor(private readonly target: number) {}
+  constructor(
+    protected readonly target: number,
+    options: net.ServerOpts = {},
+  ) {
+    this.server = net.createServer(options, (client) => this.connect(client));
+  }
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -57,17 +61,39 @@ class BlackholeProxy {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  private connect(client: net.Socket): void {
-    const upstream = net.connect(this.target, '127.0.0.1');
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Tracks a client and its upstream; when either closes, `closed` runs and both are destroyed. */
+  protected pair(client: net.Socket, upstream: net.Socket, closed: () => void = () => {}): void {
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => {
         this.sockets.delete(socket);
+        closed();
         client.destroy();
         upstream.destroy();
       });
     }
+  }
+
+  protected abstract connect(client: net.Socket): void;
+}
+
+/**
+ * A TCP proxy to a Redis server that can blackhole the traffic (hold every byte, both ways, as a
+ * partitioned network does while TCP retransmits) and restore it (deliver what it held, in order).
+ */
+class BlackholeProxy extends TcpProxy {
+  private readonly held: Array<() => void> = [];
+  private blackholed = false;
+
+  protected connect(client: net.Socket): void {
+    const upstream = net.connect(this.target, '127.0.0.1');
+    this.pair(client, upstream);
     const forward = (to: net.Socket) => (chunk: Buffer) => {
       if (this.blackholed) this.held.push(() => to.write(chunk));
       else to.write(chunk);
@@ -84,11 +110,6 @@ class BlackholeProxy {
     this.blackholed = false;
     for (const deliver of this.held.splice(0)) deliver();
   }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 }
 
 /**
@@ -97,21 +118,14 @@ class BlackholeProxy {
  * from that request on, until told or until the client closes its side (the answers then arrive
  * after the close, as a slow server's do). It also tells when a client sent a given request.
  */
-class HoldingProxy {
-  private readonly server = net.createServer({ allowHalfOpen: true }, (client) => this.connect(client));
-  private readonly sockets = new Set<net.Socket>();
+class HoldingProxy extends TcpProxy {
   private readonly subscribers = new Set<net.Socket>();
   private hold: { pattern: string; resolve: () => void } | null = null;
   private readonly watches: Array<{ pattern: string; resolve: () => void; answered: boolean }> = [];
   private readonly deliveries = new Set<() => void>();
-  port = 0;
 
-  constructor(private readonly target: number) {}
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as net.AddressInfo).port;
-    return `redis://127.0.0.1:${this.port}`;
+  constructor(target: number) {
+    super(target, { allowHalfOpen: true });
   }
 
   /** Resolves when a connection sent `pattern` (raw RESP); its answers are held from then on. */
@@ -143,7 +157,7 @@ class HoldingProxy {
     for (const socket of this.subscribers) socket.destroy();
   }
 
-  private connect(client: net.Socket): void {
+  protected connect(client: net.Socket): void {
     const upstream = net.connect({ port: this.target, host: '127.0.0.1', allowHalfOpen: true });
     let held: Buffer[] | null = null;
     const answered: Array<() => void> = [];
@@ -152,17 +166,10 @@ class HoldingProxy {
       held = null;
       this.deliveries.delete(deliver);
     };
-    for (const socket of [client, upstream]) {
-      this.sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => {
-        this.sockets.delete(socket);
-        this.subscribers.delete(client);
-        this.deliveries.delete(deliver);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
+    this.pair(client, upstream, () => {
+      this.subscribers.delete(client);
+      this.deliveries.delete(deliver);
+    });
     client.on('data', (chunk: Buffer) => {
       const text = chunk.toString('latin1').toLowerCase();
       if (text.includes('\r\nsubscribe\r\n')) this.subscribers.add(client);
@@ -190,11 +197,6 @@ class HoldingProxy {
       upstream.end();
     });
     upstream.on('end', () => client.end());
-  }
-
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
