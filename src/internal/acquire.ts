@@ -72,6 +72,8 @@ class AcquireRequest implements PermitGrantee {
 
   /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
   unsubscribe(): void {
+    // Answered (the common teardown: right after `true` or `false`): nothing left to withdraw.
+    if (this.answered) return;
     this.ticket?.withdraw('cancel');
     this.timer?.unsubscribe();
     this.timer = null;
