@@ -13,7 +13,7 @@ import {
   type PermitBackendError,
   type PermitLostError,
 } from '../errors.js';
-import { DONE, QUEUED } from '../core/request-node.js';
+import { DONE, GRANTED, QUEUED, RELEASED } from '../core/request-node.js';
 import { QueuedRequest, type SemaphoreCore } from '../core/semaphore-core.js';
 import { scheduleOrWithdraw } from './schedule.js';
 
@@ -169,6 +169,11 @@ export abstract class PermitRequest extends QueuedRequest implements PermitGrant
 
   /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
   unsubscribe(): void {
+    // Granted by its engine and told (the common teardown: a gated stream that ran): nothing to
+    // withdraw, and `answer()` stopped the timer. Any other state takes the path below (a timer
+    // that fired is still unsubscribed, so that it is closed).
+    const { state } = this;
+    if (state === GRANTED || state === RELEASED) return;
     this.ticket?.withdraw('cancel');
     this.timer?.unsubscribe();
     this.timer = null;
