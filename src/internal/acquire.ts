@@ -72,7 +72,8 @@ class AcquireRequest implements PermitGrantee {
 
   /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
   unsubscribe(): void {
-    // Answered (the common teardown: right after `true` or `false`): nothing left to withdraw.
+    // Granted, refused or failed (the common teardown, right after the answer): nothing to
+    // withdraw, and `answer()` stopped the timer. After a timeout the path below runs as before.
     if (this.answered) return;
     this.ticket?.withdraw('cancel');
     this.timer?.unsubscribe();
