@@ -1,15 +1,8 @@
-import { Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type {
-  Lease,
-  PermitBackend,
-  PermitGrantee,
-  PermitRefusal,
-  PermitTicket,
-} from '../core/permit-backend.js';
+import { Observable, type SchedulerLike, type Subscriber } from 'rxjs';
+import type { PermitBackend } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
-import type { WaitConfig } from './permit-request.js';
+import { PermitRequest, type RequestKind, type WaitConfig } from './permit-request.js';
 import { reportUnhandledError } from './report-error.js';
-import { scheduleOrWithdraw } from './schedule.js';
 
 /**
  * The cold `Observable<boolean>` behind `acquire()`: each subscription is one request; it emits
@@ -22,76 +15,57 @@ export function acquirePermits(
   config: WaitConfig,
   scheduler: SchedulerLike | undefined,
 ): Observable<boolean> {
-  return new Observable<boolean>((subscriber) => new AcquireRequest(subscriber, backend, config, scheduler));
+  return new Observable<boolean>((subscriber) => {
+    const request = new PermitRequest(ACQUIRE, subscriber, config, null, null);
+    request.ask(backend, config, scheduler);
+    return request.answered ? undefined : request;
+  });
 }
 
+/** An `acquire()` subscription's request: its slots (see {@link PermitRequest}). */
+type AcquireRequest = PermitRequest & {
+  readonly s0: Subscriber<boolean>;
+  readonly s1: WaitConfig;
+};
+
 /**
- * One `acquire()` subscription: `true` on the grant, `false` on a timeout or a refusal. It asks as
- * `PermitRequest` does (see its diagram), but is not an engine node: nobody keeps an `acquire()`
- * lease (the permits go back through `release`), so a small grantee of four fields costs less than
- * the node's ten on every call, and shares no code (so no inline caches) with the gated streams'.
+ * An `acquire()` subscription: `true` on the grant, `false` on a timeout or a refusal of any kind.
+ * Asked of an in-process semaphore, the request is the engine's node and (unseen) lease: the
+ * permits go back through `release`, not through the lease.
  */
-class AcquireRequest implements PermitGrantee {
-  private ticket: PermitTicket | null = null;
-  private timer: Subscription | null = null;
-  private answered = false;
-
-  constructor(
-    private readonly subscriber: Subscriber<boolean>,
-    backend: PermitBackend,
-    config: WaitConfig,
-    scheduler: SchedulerLike | undefined,
-  ) {
-    const { timeout } = config;
-    const ticket = (this.ticket = backend.request(config.demand, this));
-    if (this.answered || timeout === null || timeout <= 0) return;
-    this.timer = scheduleOrWithdraw(scheduler, () => this.timeOut(), timeout, ticket);
+class AcquireKind implements RequestKind {
+  maxWaiting(request: PermitRequest): number {
+    return (request as AcquireRequest).s1.maxWaiting;
   }
 
-  grant(_lease: Lease): void {
-    this.answer();
-    this.subscriber.next(true);
-    this.subscriber.complete();
+  onGrant(request: PermitRequest): void {
+    const subscriber = (request as AcquireRequest).s0;
+    subscriber.next(true);
+    subscriber.complete();
   }
 
-  /** A refusal of any kind (not grantable now, a full queue, never grantable): `false`. */
-  refuse(_refusal: PermitRefusal): void {
-    this.answer();
-    this.denied();
+  onTimeout(request: PermitRequest): void {
+    denied(request);
   }
 
-  fail(error: PermitBackendError): void {
-    this.answer();
-    this.subscriber.error(error);
+  onRefused(request: PermitRequest): void {
+    denied(request);
+  }
+
+  onFailure(request: PermitRequest, error: PermitBackendError): void {
+    (request as AcquireRequest).s0.error(error);
   }
 
   /** The `acquire()` stream is over; nobody holds the lease but the caller, anonymously. */
-  lose(error: PermitLostError): void {
+  onLost(_request: PermitRequest, error: PermitLostError): void {
     reportUnhandledError(error);
   }
+}
 
-  /** Teardown while waiting: withdraws the request; after the answer it changes nothing. */
-  unsubscribe(): void {
-    // Granted, refused or failed (the common teardown, right after the answer): nothing to
-    // withdraw, and `answer()` stopped the timer. After a timeout the path below runs as before.
-    if (this.answered) return;
-    this.ticket?.withdraw('cancel');
-    this.timer?.unsubscribe();
-    this.timer = null;
-  }
+const ACQUIRE = new AcquireKind();
 
-  private timeOut(): void {
-    if (this.ticket!.withdraw('timeout')) this.denied();
-  }
-
-  private denied(): void {
-    this.subscriber.next(false);
-    this.subscriber.complete();
-  }
-
-  private answer(): void {
-    this.answered = true;
-    this.timer?.unsubscribe();
-    this.timer = null;
-  }
+function denied(request: PermitRequest): void {
+  const subscriber = (request as AcquireRequest).s0;
+  subscriber.next(false);
+  subscriber.complete();
 }

@@ -1,8 +1,7 @@
 import type { Lease } from '../core/permit-backend.js';
 import type { PermitBackendError, PermitLostError } from '../errors.js';
-import { markNotThenable } from '../core/request-node.js';
 import type { LeaseCall } from './lease-options.js';
-import { PermitRequest, rejectedErrorFor, timeoutErrorFor } from './permit-request.js';
+import { PermitRequest, rejectedErrorFor, timeoutErrorFor, type RequestKind } from './permit-request.js';
 
 /**
  * The Promise behind `lease()` (rule 22): it joins the backend's queue inside the call, resolves
@@ -41,7 +40,10 @@ export function runPermits<T>(call: LeaseCall, task: (lease: Lease) => T | Promi
 /** The Promise of a request that waits: its {@link LeaseRequest} is made inside the executor. */
 function queued<T>(call: LeaseCall, task: ((lease: Lease) => T | PromiseLike<T>) | null): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    new LeaseRequest<T>(call, task, resolve, reject);
+    const request = new PermitRequest(LEASE, call, task, resolve, reject) as LeaseRequest<unknown>;
+    const { signal } = call;
+    if (signal !== undefined) AbortWatch.add(signal, request);
+    request.ask(call.backend, call.config, call.scheduler);
   });
 }
 
@@ -74,92 +76,67 @@ function runHolding<T>(lease: Lease, task: (lease: Lease) => T | PromiseLike<T>)
 }
 
 /**
- * One queued `lease()` or `run()` call: the grantee that settles its Promise, made inside that
- * Promise's executor (so it holds the resolvers, and nothing else of the Promise). On an in-process
- * semaphore it is also the engine's queue node and the lease: one object per queued call.
+ * One queued `lease()` or `run()` call's request: its slots (see {@link PermitRequest}). Made inside
+ * its Promise's executor (so it holds the resolvers, and nothing else of the Promise). On an
+ * in-process semaphore it is also the engine's queue node and the lease: one object per queued call.
  */
-class LeaseRequest<T> extends PermitRequest {
-  constructor(
-    private readonly call: LeaseCall,
-    /**
-     * For `run()`: the task to run holding the lease, until its result settles; `null` for `lease()`
-     * (resolves with the lease) and once the task's result has settled.
-     */
-    private task: ((lease: Lease) => T | PromiseLike<T>) | null,
-    private readonly resolve: (value: T | PromiseLike<T>) => void,
-    private readonly reject: (reason: unknown) => void,
-  ) {
-    super();
-    const { signal } = call;
-    if (signal !== undefined) AbortWatch.add(signal, this);
-    this.ask(call.backend, call.config, call.scheduler);
+type LeaseRequest<T> = PermitRequest & {
+  readonly s0: LeaseCall;
+  /**
+   * For `run()`: the task to run holding the lease, until its result settles; `null` for `lease()`
+   * (resolves with the lease) and once the task's result has settled.
+   */
+  s1: ((lease: Lease) => T | PromiseLike<T>) | null;
+  readonly s2: (value: T | PromiseLike<T>) => void;
+  readonly s3: (reason: unknown) => void;
+};
+
+/** What a queued `lease()` or `run()` call does when answered. */
+class LeaseKind implements RequestKind {
+  maxWaiting(request: PermitRequest): number {
+    return (request as LeaseRequest<unknown>).s0.config.maxWaiting;
   }
 
-  /** The signal aborted: withdraws the request unless it was answered first. */
-  abort(reason: unknown): void {
-    if (this.ticket?.withdraw('cancel') === true) {
-      this.timer?.unsubscribe();
-      this.reject(reason);
-    }
-  }
-
-  maxWaiting(): number {
-    return this.call.config.maxWaiting;
-  }
-
-  onGrant(lease: Lease): void {
-    this.stopListening();
-    const { task } = this;
+  onGrant(request: PermitRequest, lease: Lease): void {
+    const self = request as LeaseRequest<unknown>;
+    stopListening(self);
+    const task = self.s1;
     if (task === null) {
-      this.resolve(lease as T);
+      self.s2(lease);
       return;
     }
-    // This request's Promise settles when the task's result does, directly (resolving it with
-    // another Promise would cost that Promise and two more microtask turns).
-    let result: T | PromiseLike<T>;
+    let result: unknown;
     try {
       result = task(lease);
     } catch (error) {
-      this.settle(lease);
-      this.reject(error);
+      settle(self, lease);
+      self.s3(error);
       return;
     }
-    if (!isThenable(result)) {
-      this.settle(lease);
-      this.resolve(result);
-      return;
+    if (isThenable(result)) {
+      settleWhenDone(self, lease, result);
+    } else {
+      settle(self, lease);
+      self.s2(result);
     }
-    Promise.resolve(result).then(
-      (value) => {
-        this.settle(lease);
-        this.resolve(value);
-      },
-      (error: unknown) => {
-        this.settle(lease);
-        this.reject(error);
-      },
-    );
   }
 
-  /** `run()`'s task has settled: its lease goes back; a loss from now on is nobody's to hear. */
-  private settle(lease: Lease): void {
-    this.task = null;
-    lease.release();
+  onTimeout(request: PermitRequest): void {
+    const self = request as LeaseRequest<unknown>;
+    stopListening(self);
+    self.s3(timeoutErrorFor(self.s0.backend, self.s0.config));
   }
 
-  onTimeout(): void {
-    this.stopListening();
-    this.reject(timeoutErrorFor(this.call.backend, this.call.config));
+  onRefused(request: PermitRequest, waiting: number, never: boolean): void {
+    const self = request as LeaseRequest<unknown>;
+    stopListening(self);
+    self.s3(rejectedErrorFor(self.s0.backend, self.s0.config, waiting, never));
   }
 
-  onRefused(waiting: number, never: boolean): void {
-    this.stopListening();
-    this.reject(rejectedErrorFor(this.call.backend, this.call.config, waiting, never));
-  }
-
-  onFailure(error: PermitBackendError): void {
-    this.stopListening();
-    this.reject(error);
+  onFailure(request: PermitRequest, error: PermitBackendError): void {
+    const self = request as LeaseRequest<unknown>;
+    stopListening(self);
+    self.s3(error);
   }
 
   /**
@@ -170,23 +147,50 @@ class LeaseRequest<T> extends PermitRequest {
    * lost from a timer must not crash a process). A `run()` whose task has settled released its
    * lease already: nothing is left to tell.
    */
-  onLost(error: PermitLostError): void {
-    if (this.task !== null) this.reject(error);
-  }
-
-  private stopListening(): void {
-    // The signal's watch, if it still listens (it forgets every request when the signal aborts).
-    const { signal } = this.call;
-    if (signal !== undefined) watches.get(signal)?.remove(this);
+  onLost(request: PermitRequest, error: PermitLostError): void {
+    const self = request as LeaseRequest<unknown>;
+    if (self.s1 !== null) self.s3(error);
   }
 }
 
-// A queued `lease()` resolves with itself (it is its engine's lease).
-markNotThenable(LeaseRequest);
+const LEASE = new LeaseKind();
 
-/** A request an AbortSignal can withdraw. */
-interface Abortable {
-  abort(reason: unknown): void;
+/**
+ * Settles a `run()` call when its task's result does, directly (resolving its Promise with another
+ * Promise would cost that Promise and two more microtask turns). A function of its own, so that the
+ * callbacks' closure is made only for a task that returned a thenable.
+ */
+function settleWhenDone(request: LeaseRequest<unknown>, lease: Lease, result: PromiseLike<unknown>): void {
+  Promise.resolve(result).then(
+    (value) => {
+      settle(request, lease);
+      request.s2(value);
+    },
+    (error: unknown) => {
+      settle(request, lease);
+      request.s3(error);
+    },
+  );
+}
+
+/** `run()`'s task has settled: its lease goes back; a loss from now on is nobody's to hear. */
+function settle(request: LeaseRequest<unknown>, lease: Lease): void {
+  request.s1 = null;
+  lease.release();
+}
+
+/** The signal aborted: withdraws the request unless it was answered first. */
+function abort(request: LeaseRequest<unknown>, reason: unknown): void {
+  if (request.cancel('cancel')) {
+    request.stopWaiting();
+    request.s3(reason);
+  }
+}
+
+function stopListening(request: LeaseRequest<unknown>): void {
+  // The signal's watch, if it still listens (it forgets every request when the signal aborts).
+  const { signal } = request.s0;
+  if (signal !== undefined) watches.get(signal)?.remove(request);
 }
 
 /**
@@ -196,19 +200,19 @@ interface Abortable {
  * listeners. Requests are told in the order they were made; each leaves in O(1) once answered.
  */
 class AbortWatch {
-  private readonly requests = new Set<Abortable>();
+  private readonly requests = new Set<LeaseRequest<unknown>>();
 
   private constructor(private readonly signal: AbortSignal) {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  static add(signal: AbortSignal, request: Abortable): void {
+  static add(signal: AbortSignal, request: LeaseRequest<unknown>): void {
     let watch = watches.get(signal);
     if (watch === undefined) watches.set(signal, (watch = new AbortWatch(signal)));
     watch.requests.add(request);
   }
 
-  remove(request: Abortable): void {
+  remove(request: LeaseRequest<unknown>): void {
     const { requests } = this;
     requests.delete(request);
     if (requests.size === 0 && watches.get(this.signal) === this) {
@@ -222,7 +226,7 @@ class AbortWatch {
     // A withdrawal may grant a request further on (it leaves the set) before its turn comes here.
     for (const request of this.requests) {
       this.requests.delete(request);
-      request.abort(this.signal.reason);
+      abort(request, this.signal.reason);
     }
   };
 }

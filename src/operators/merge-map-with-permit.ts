@@ -1,6 +1,11 @@
 import { Observable, Subscriber, from, type ObservableInput, type OperatorFunction } from 'rxjs';
 import type { Lease, PermitBackend } from '../core/permit-backend.js';
-import { PermitRequest, rejectedErrorFor, timeoutErrorFor } from '../internal/permit-request.js';
+import {
+  PermitRequest,
+  rejectedErrorFor,
+  timeoutErrorFor,
+  type RequestKind,
+} from '../internal/permit-request.js';
 import type {
   PermitBackendError,
   PermitLostError,
@@ -83,11 +88,34 @@ function concurrencyHint(value: unknown): string {
     : '';
 }
 
-/** The state of one subscription: counts, and the values whose requests are still queued. */
-class PermitMerge<T, R> {
+/** One source value's request: its slots (see {@link PermitRequest}); its kind is its merge. */
+type QueuedValue<T, R> = PermitRequest & {
+  readonly kind: PermitMerge<T, R>;
+  /**
+   * The value, until its request is answered; then, where a lease can be lost (see `onGrant`), its
+   * inner.
+   */
+  s0: T | MergeInnerSubscriber<T, R> | undefined;
+  /** Its index while queued (>= 0), then {@link RUNNING} or {@link DONE}. */
+  s1: number;
+  /** The next older and newer values queued (the merge's list; `prev`/`next` are the engine's). */
+  s2: QueuedValue<T, R> | null;
+  s3: QueuedValue<T, R> | null;
+};
+
+/** The phase of a value whose request left the queue: its inner runs (or its fallback). */
+const RUNNING = -1;
+/** The phase of a value withdrawn while queued: the merge is over. */
+const DONE = -2;
+
+/**
+ * The state of one subscription: counts, and the values whose requests are still queued. It is the
+ * kind of those requests: what a value's request does when answered.
+ */
+class PermitMerge<T, R> implements RequestKind {
   /**
    * Values whose request is queued, oldest first, so that they can all be withdrawn: a list linked
-   * through their `older`/`newer` fields (their `prev`/`next` link them in the engine's queue).
+   * through their older/newer slots (their `prev`/`next` link them in the engine's queue).
    */
   oldestQueued: QueuedValue<T, R> | null = null;
   newestQueued: QueuedValue<T, R> | null = null;
@@ -110,13 +138,12 @@ class PermitMerge<T, R> {
     // A grant run while the merge fails can emit into the source: nobody would get that value.
     if (this.closed) return;
     this.active++;
-    const entry = new QueuedValue(this, value, this.index++);
     const newest = this.newestQueued;
-    entry.older = newest;
+    const entry = new PermitRequest(this, value, this.index++, newest, null) as QueuedValue<T, R>;
     if (newest === null) this.oldestQueued = entry;
-    else newest.newer = entry;
+    else newest.s3 = entry;
     this.newestQueued = entry;
-    entry.start();
+    entry.ask(this.backend, this.config, this.config.scheduler);
   }
 
   /** Subscribes an inner; `lease` is null for a fallback, which holds no permit. */
@@ -161,108 +188,83 @@ class PermitMerge<T, R> {
     let entry: QueuedValue<T, R> | null;
     while ((entry = this.newestQueued) !== null) {
       this.unqueue(entry);
-      entry.cancel();
+      entry.s1 = DONE;
+      entry.unsubscribe();
+      entry.s0 = undefined;
     }
   }
 
   /** Takes `entry` out of the values queued. */
-  unqueue(entry: QueuedValue<T, R>): void {
-    const { older, newer } = entry;
+  private unqueue(entry: QueuedValue<T, R>): void {
+    const { s2: older, s3: newer } = entry;
     if (older === null) this.oldestQueued = newer;
-    else older.newer = newer;
+    else older.s3 = newer;
     if (newer === null) this.newestQueued = older;
-    else newer.older = older;
-    entry.older = entry.newer = null;
-  }
-}
-
-const WAITING = 0;
-const RUNNING = 1;
-const DONE = 2;
-
-/** One source value: queued for its permits, then the grantee that starts its inner. */
-class QueuedValue<T, R> extends PermitRequest {
-  older: QueuedValue<T, R> | null = null;
-  newer: QueuedValue<T, R> | null = null;
-  phase = WAITING;
-  private inner: MergeInnerSubscriber<T, R> | null = null;
-
-  constructor(
-    private readonly merge: PermitMerge<T, R>,
-    private value: T | undefined,
-    private readonly index: number,
-  ) {
-    super();
+    else newer.s2 = older;
+    entry.s2 = entry.s3 = null;
   }
 
-  start(): void {
-    this.ask(this.merge.backend, this.merge.config, this.merge.config.scheduler);
-  }
+  // What a value's request does when answered (RequestKind).
 
   maxWaiting(): number {
-    return this.merge.config.maxWaiting;
+    return this.config.maxWaiting;
   }
 
-  onGrant(lease: Lease): void {
-    const merge = this.merge;
-    this.leaveQueue();
+  onGrant(request: PermitRequest, lease: Lease): void {
+    const entry = request as QueuedValue<T, R>;
+    const index = entry.s1;
+    const value = entry.s0 as T;
+    this.leaveQueue(entry);
     let inner: Observable<R>;
     try {
-      inner = from(merge.project(this.value!, this.index, lease));
+      inner = from(this.project(value, index, lease));
     } catch (error) {
-      merge.fail(error, lease);
+      this.fail(error, lease);
       return;
-    } finally {
-      this.value = undefined;
     }
-    const subscriber = merge.subscribeInner(inner, lease);
+    const subscriber = this.subscribeInner(inner, lease);
     // Kept only where a lease can be lost: an in-process semaphore (this request's engine) never
     // loses one. There, this request was queued long enough to be in the old generation, and a
     // pointer from it to the young inner would keep every finished inner alive until a full GC.
-    if (this.engine === null) this.inner = subscriber;
+    if (entry.engine === null) entry.s0 = subscriber;
   }
 
-  onTimeout(): void {
-    this.fallBack(timeoutErrorFor(this.merge.backend, this.merge.config));
+  onTimeout(request: PermitRequest): void {
+    this.fallBack(request as QueuedValue<T, R>, timeoutErrorFor(this.backend, this.config));
   }
 
-  onRefused(waiting: number, never: boolean): void {
-    this.fallBack(rejectedErrorFor(this.merge.backend, this.merge.config, waiting, never));
+  onRefused(request: PermitRequest, waiting: number, never: boolean): void {
+    this.fallBack(request as QueuedValue<T, R>, rejectedErrorFor(this.backend, this.config, waiting, never));
   }
 
-  onFailure(error: PermitBackendError): void {
-    if (this.phase === DONE) return;
-    this.leaveQueue();
-    this.value = undefined;
-    this.merge.fail(error);
+  onFailure(request: PermitRequest, error: PermitBackendError): void {
+    const entry = request as QueuedValue<T, R>;
+    if (entry.s1 === DONE) return;
+    this.leaveQueue(entry);
+    this.fail(error);
   }
 
-  onLost(error: PermitLostError): void {
-    this.inner?.lost(error);
-  }
-
-  /** Withdraws the request of a value still queued (the merge is being torn down). */
-  cancel(): void {
-    this.phase = DONE;
-    this.unsubscribe();
-    this.value = undefined;
+  onLost(request: PermitRequest, error: PermitLostError): void {
+    // Asked of an in-process engine, a request is never told of a loss. `s0` is the inner, or
+    // undefined when `project` threw (the merge failed).
+    ((request as QueuedValue<T, R>).s0 as MergeInnerSubscriber<T, R> | undefined)?.lost(error);
   }
 
   /** A timeout or a refusal: the fallback's stream replaces the inner, or the merge errors. */
-  private fallBack(error: PermitTimeoutError | PermitRejectedError): void {
+  private fallBack(entry: QueuedValue<T, R>, error: PermitTimeoutError | PermitRejectedError): void {
     // The withdrawal may have let another user run and close this merge (which dropped this value).
-    if (this.phase === DONE) return;
-    const merge = this.merge;
-    this.leaveQueue();
-    this.value = undefined;
-    const { fallback } = merge.config;
-    if (fallback === undefined) merge.fail(error);
-    else merge.subscribeInner(replacementFor(fallback, error), null); // a throwing fallback errors the merge
+    if (entry.s1 === DONE) return;
+    this.leaveQueue(entry);
+    const { fallback } = this.config;
+    if (fallback === undefined) this.fail(error);
+    else this.subscribeInner(replacementFor(fallback, error), null); // a throwing fallback errors the merge
   }
 
-  private leaveQueue(): void {
-    this.phase = RUNNING;
-    this.merge.unqueue(this);
+  /** The value's request is answered: it leaves the values queued, and forgets its value. */
+  private leaveQueue(entry: QueuedValue<T, R>): void {
+    entry.s1 = RUNNING;
+    entry.s0 = undefined;
+    this.unqueue(entry);
   }
 }
 

@@ -104,5 +104,8 @@ export function gateConfig<T>(
       ? defaultMaxWaiting
       : checkLimit(where, 'options.maxWaiting', opts.maxWaiting);
   const demand = demandFor(permits, priority, timeout, maxWaiting);
-  return { target, config: { permits, priority, timeout, maxWaiting, demand, scheduler, fallback } };
+  return {
+    target,
+    config: { permits, priority, timeout, maxWaiting, demand, scheduler, fallback, holderFor: undefined },
+  };
 }

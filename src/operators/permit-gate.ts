@@ -16,6 +16,7 @@ import type {
 import {
   PermitRequest,
   rejectedErrorFor,
+  type RequestKind,
   timeoutErrorFor,
   type WaitConfig,
 } from '../internal/permit-request.js';
@@ -28,13 +29,12 @@ export type PermitFallback<T> = (error: PermitTimeoutError | PermitRejectedError
 export interface GateConfig<T> extends WaitConfig {
   readonly scheduler: SchedulerLike | undefined;
   readonly fallback: PermitFallback<T> | undefined;
+  /** Makes the holder (an RLock's marks its owner); `undefined`: a plain {@link PermitHolder}. */
+  readonly holderFor: HolderFactory<T> | undefined;
 }
 
 /** Makes the subscriber that holds the lease while the gated stream runs. */
 export type HolderFactory<T> = (downstream: Subscriber<T>, lease: Lease) => PermitHolder<T>;
-
-const plainHolder = <T>(downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
-  new PermitHolder(downstream, lease);
 
 /**
  * Gates a stream: each subscription requests the permits and subscribes the source only once it
@@ -49,11 +49,11 @@ export function gate<T>(
   source: Observable<T> | ((lease: Lease) => Observable<T>),
   backend: PermitBackend | ((downstream: Subscriber<T>) => PermitBackend),
   config: GateConfig<T>,
-  holderFor: HolderFactory<T> = plainHolder,
 ): Observable<T> {
   return new Observable<T>((downstream) => {
     const permits = typeof backend === 'function' ? backend(downstream) : backend;
-    const request = new GateRequest(downstream, source, permits, config, holderFor);
+    const request = new PermitRequest(GATE, downstream, source, permits, config);
+    request.ask(permits, config, config.scheduler);
     return request.answered ? undefined : request;
   });
 }
@@ -74,32 +74,34 @@ export function replacementFor<T>(
   }
 }
 
+/** A gated subscription's request: its slots (see {@link PermitRequest}). */
+type GateRequest<T> = PermitRequest & {
+  readonly s0: Subscriber<T>;
+  /**
+   * The gated stream, or the function that makes it from the lease; once granted, its holder where
+   * a lease can be lost (see `onGrant`).
+   */
+  s1: Observable<T> | ((lease: Lease) => Observable<T>) | PermitHolder<T>;
+  readonly s2: PermitBackend;
+  readonly s3: GateConfig<T>;
+};
+
 /** One gated subscription: subscribes the source once granted, or fails (or falls back). */
-class GateRequest<T> extends PermitRequest {
-  private holder: PermitHolder<T> | null = null;
-
-  constructor(
-    private readonly downstream: Subscriber<T>,
-    private readonly source: Observable<T> | ((lease: Lease) => Observable<T>),
-    private readonly backend: PermitBackend,
-    private readonly config: GateConfig<T>,
-    private readonly holderFor: HolderFactory<T>,
-  ) {
-    super();
-    this.ask(backend, config, config.scheduler);
+class GateKind implements RequestKind {
+  maxWaiting(request: PermitRequest): number {
+    return (request as GateRequest<unknown>).s3.maxWaiting;
   }
 
-  maxWaiting(): number {
-    return this.config.maxWaiting;
-  }
-
-  onGrant(lease: Lease): void {
-    const holder = this.holderFor(this.downstream, lease);
+  onGrant(request: PermitRequest, lease: Lease): void {
+    const { s0: downstream, s1: factory, s3: config } = request as GateRequest<unknown>;
+    const { holderFor } = config;
+    const holder =
+      holderFor === undefined ? new PermitHolder(downstream, lease) : holderFor(downstream, lease);
     // Kept only where a lease can be lost: an in-process semaphore (this request's engine) never
     // loses one, and a pointer from a long-queued request to its young holder would keep the
     // finished holder alive until a full GC.
-    if (this.engine === null) this.holder = holder;
-    let source = this.source;
+    if (request.engine === null) (request as GateRequest<unknown>).s1 = holder;
+    let source = factory as Observable<unknown> | ((lease: Lease) => Observable<unknown>);
     if (typeof source === 'function') {
       try {
         source = source(lease);
@@ -111,24 +113,29 @@ class GateRequest<T> extends PermitRequest {
     source.subscribe(holder);
   }
 
-  onTimeout(): void {
-    this.fallBack(timeoutErrorFor(this.backend, this.config));
+  onTimeout(request: PermitRequest): void {
+    const { s2: backend, s3: config } = request as GateRequest<unknown>;
+    fallBack(request as GateRequest<unknown>, timeoutErrorFor(backend, config));
   }
 
-  onRefused(waiting: number, never: boolean): void {
-    this.fallBack(rejectedErrorFor(this.backend, this.config, waiting, never));
+  onRefused(request: PermitRequest, waiting: number, never: boolean): void {
+    const { s2: backend, s3: config } = request as GateRequest<unknown>;
+    fallBack(request as GateRequest<unknown>, rejectedErrorFor(backend, config, waiting, never));
   }
 
-  onFailure(error: PermitBackendError): void {
-    this.downstream.error(error);
+  onFailure(request: PermitRequest, error: PermitBackendError): void {
+    (request as GateRequest<unknown>).s0.error(error);
   }
 
-  onLost(error: PermitLostError): void {
-    this.holder?.lost(error);
+  onLost(request: PermitRequest, error: PermitLostError): void {
+    // Asked of an in-process engine, a request is never told of a loss (and `s1` is still its source).
+    ((request as GateRequest<unknown>).s1 as PermitHolder<unknown>).lost(error);
   }
+}
 
-  /** Errors downstream, or hands it to the `with` fallback (which runs without a permit). */
-  private fallBack(error: PermitTimeoutError | PermitRejectedError): void {
-    replacementFor(this.config.fallback, error).subscribe(this.downstream);
-  }
+const GATE = new GateKind();
+
+/** Errors downstream, or hands it to the `with` fallback (which runs without a permit). */
+function fallBack<T>(request: GateRequest<T>, error: PermitTimeoutError | PermitRejectedError): void {
+  replacementFor(request.s3.fallback, error).subscribe(request.s0);
 }

@@ -80,12 +80,12 @@ export function reentrant<T>(lock: RLock, options?: ReentrantOptions<T>): MonoTy
     demand: demandFor(1, priority, timeout, Infinity),
     scheduler: checkScheduler(where, 'options.scheduler', opts.scheduler) ?? scheduler,
     fallback: checkOptionalFunction<PermitFallback<T>>(where, 'options.with', opts.with),
+    holderFor: (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
+      new LockHolder(downstream, lease, core, (lease as Lease & { readonly owner: object }).owner),
   };
   const backendFor = (downstream: Subscriber<T>): PermitBackend =>
     core.backendFor(owner ?? inferOwner(core, downstream) ?? new Owner());
-  const holderFor = (downstream: Subscriber<T>, lease: Lease): PermitHolder<T> =>
-    new LockHolder(downstream, lease, core, (lease as Lease & { readonly owner: object }).owner);
-  return (source) => gate(source, backendFor, config, holderFor);
+  return (source) => gate(source, backendFor, config);
 }
 
 // Holders are recognised by a registered symbol rather than `instanceof`, so that an app that loads
