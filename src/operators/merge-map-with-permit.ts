@@ -119,8 +119,14 @@ class PermitMerge<T, R> implements RequestKind {
    */
   oldestQueued: QueuedValue<T, R> | null = null;
   newestQueued: QueuedValue<T, R> | null = null;
-  /** Inners running now, fallbacks (which hold no permit) included: cut off on an error. */
-  readonly running = new Set<MergeInnerSubscriber<T, R>>();
+  /**
+   * The oldest and newest inners running now, fallbacks (which hold no permit) included: cut off
+   * on an error, oldest first.
+   * The running inners are a list linked through their `older`/`newer` fields (a `Set` cost an
+   * add and a delete, hashing the subscriber, per value).
+   */
+  oldestRunning: MergeInnerSubscriber<T, R> | null = null;
+  newestRunning: MergeInnerSubscriber<T, R> | null = null;
   /** Values not finished yet: queued, or with a running inner. */
   active = 0;
   sourceDone = false;
@@ -175,7 +181,13 @@ class PermitMerge<T, R> implements RequestKind {
     this.unsubscribe();
     // Released only once the queued values are withdrawn, so these permits start none of them.
     held?.release();
-    for (const inner of this.running) inner.tearDown();
+    // Oldest first; each leaves the list as it is torn down (one torn down already does nothing).
+    let inner = this.oldestRunning;
+    while (inner !== null) {
+      const { newer } = inner;
+      inner.tearDown();
+      inner = newer;
+    }
     this.downstream.error(error);
   }
 
@@ -294,13 +306,22 @@ class MergeSourceSubscriber<T, R> extends Subscriber<T> {
 
 /** Holds one inner's permits; its completion counts towards the merge's, not downstream's. */
 class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
-  constructor(
-    private readonly merge: PermitMerge<T, R>,
-    lease: Lease | null,
-  ) {
+  /** The next older and newer inners running (the merge's list), while this one runs. */
+  older: MergeInnerSubscriber<T, R> | null = null;
+  newer: MergeInnerSubscriber<T, R> | null = null;
+  private readonly merge: PermitMerge<T, R>;
+
+  constructor(merge: PermitMerge<T, R>, lease: Lease | null) {
     super(merge.downstream, lease);
+    this.merge = merge;
     // On a downstream already closed, super() has torn this down before `merge` was set.
-    if (!this.closed) merge.running.add(this);
+    if (!this.closed) {
+      const newest = merge.newestRunning;
+      this.older = newest;
+      if (newest === null) merge.oldestRunning = this;
+      else newest.newer = this;
+      merge.newestRunning = this;
+    }
   }
 
   protected override _complete(): void {
@@ -313,7 +334,16 @@ class MergeInnerSubscriber<T, R> extends PermitHolder<R> {
   }
 
   override unsubscribe(): void {
-    this.merge?.running.delete(this);
+    const { merge } = this;
+    // Set once running (and torn down by super() before it was set, on a closed downstream).
+    if (merge !== undefined && !this.closed) {
+      const { older, newer } = this;
+      if (newer === null) merge.newestRunning = older;
+      else newer.older = older;
+      if (older === null) merge.oldestRunning = newer;
+      else older.newer = newer;
+      this.older = this.newer = null;
+    }
     super.unsubscribe();
   }
 }
