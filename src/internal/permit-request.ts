@@ -201,7 +201,7 @@ export class PermitRequest extends QueuedRequest implements PermitGrantee {
    * an unsubscribe and an abort never both take effect.
    */
   cancel(reason: 'timeout' | 'cancel'): boolean {
-    if (this.engine !== null) return this.engine.withdraw(this, reason);
+    if (this.engine !== null) return this.withdraw(reason); // its own ticket
     const wait = this.wait as ForeignWait | null;
     return wait !== null && wait.ticket.withdraw(reason);
   }

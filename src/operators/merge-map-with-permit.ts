@@ -123,7 +123,8 @@ class PermitMerge<T, R> implements RequestKind {
    * The oldest and newest inners running now, fallbacks (which hold no permit) included: cut off
    * on an error, oldest first.
    * The running inners are a list linked through their `older`/`newer` fields (a `Set` cost an
-   * add and a delete, hashing the subscriber, per value).
+   * add and a delete, hashing the subscriber, per value). Not a `WaiterQueue`: that one links
+   * through `prev`/`next`, and `next` is a Subscriber's own method.
    */
   oldestRunning: MergeInnerSubscriber<T, R> | null = null;
   newestRunning: MergeInnerSubscriber<T, R> | null = null;
