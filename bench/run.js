@@ -11,6 +11,9 @@
 //     --scale F      multiply every n by F (quick checks; RESULTS.md is then not written)
 //     --filter RE    run only the contenders whose name matches RE (for profiling; no targets)
 //     --no-write     do not write RESULTS.md
+//     --permits-only run only the rxjs-permits contenders and each table's baseline (for bench/ab.js)
+//     --skip RE      leave out the contenders whose name matches RE (after --filter)
+//     --json FILE    also write every measured row to FILE as JSON (for bench/ab.js)
 // W7 (RedisSemaphore vs redis-semaphore, bench/workloads/w7-redis.js) runs in a child process with a
 // redis-server of its own when one can be found or installed (scripts/system-deps.js); otherwise it
 // is skipped with one line. `npm run bench:redis` runs W7 alone.
@@ -45,7 +48,16 @@ const WORKLOADS = {
 };
 
 function parseArgs(argv) {
-  const options = { rounds: 5, only: null, scale: 1, write: true, filter: null };
+  const options = {
+    rounds: 5,
+    only: null,
+    scale: 1,
+    write: true,
+    filter: null,
+    permitsOnly: false,
+    json: null,
+    skip: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--rounds') options.rounds = Number(argv[++i]);
@@ -53,6 +65,9 @@ function parseArgs(argv) {
     else if (arg === '--scale') options.scale = Number(argv[++i]);
     else if (arg === '--no-write') options.write = false;
     else if (arg === '--filter') options.filter = new RegExp(argv[++i]);
+    else if (arg === '--permits-only') options.permitsOnly = true;
+    else if (arg === '--json') options.json = argv[++i];
+    else if (arg === '--skip') options.skip = new RegExp(argv[++i]);
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!(options.rounds >= 1)) throw new Error('--rounds must be >= 1');
@@ -490,6 +505,34 @@ function targetsTable(targets) {
 }
 
 /**
+ * Every measured row, for `--json` (bench/ab.js reads it): per group, each contender's median time
+ * per operation (wall clock and CPU), its median ratio to the group's baseline, and heap per waiter.
+ */
+function rowsJson(builds, results) {
+  return {
+    builds: builds.map((b) => ({ name: b.name, index: b.index, commit: b.commit ?? null, dirty: !!b.dirty })),
+    groups: Object.entries(results).flatMap(([workload, w]) =>
+      w.groups.map((g) => ({
+        workload,
+        id: g.id,
+        n: g.n,
+        unit: g.unit,
+        baseline: g.baseline,
+        rows: g.rows.map((r) => ({
+          name: r.name,
+          n: r.n,
+          rounds: r.rounds,
+          median: r.median,
+          cpu: r.cpu,
+          ratio: r.ratio,
+          heap: r.heap ?? null,
+        })),
+      })),
+    ),
+  };
+}
+
+/**
  * Issue #11, "speed is kept": every rxjs-permits row of every table, this build against the same row
  * of the baseline build — the median over rounds of this build's time / the baseline build's in the
  * same round (wall clock and CPU time) — and heap per waiter (W3) for both.
@@ -784,6 +827,13 @@ async function main() {
         group.contenders = group.contenders.filter((c) => options.filter.test(c.name));
         if (group.contenders.length === 0) continue;
       }
+      if (options.skip) group.contenders = group.contenders.filter((c) => !options.skip.test(c.name));
+      if (options.permitsOnly) {
+        const ours = (c) =>
+          libs.builds.some((b) => c.name.startsWith(`${b.name}:`) || c.name.startsWith(`${b.name} engine`));
+        group.contenders = group.contenders.filter((c) => c.name === group.baseline || ours(c));
+        if (!group.contenders.some(ours)) continue;
+      }
       groups.push(await runGroup(group, { rounds: options.rounds, log: progress }));
     }
     const notes = id === 'W2' ? W2_NOTE : workload.notes ? workload.notes() : undefined;
@@ -802,7 +852,9 @@ async function main() {
     }
   }
 
-  const targets = options.filter ? [] : evaluateTargets(results, libs.builds);
+  if (options.json) fs.writeFileSync(options.json, JSON.stringify(rowsJson(libs.builds, results)));
+  const targets =
+    options.filter || options.permitsOnly || options.skip ? [] : evaluateTargets(results, libs.builds);
   if (targets.length) {
     log('## Targets (issues #5, #12 and #14)');
     log(targetsTable(targets));
@@ -819,6 +871,8 @@ async function main() {
   const complete =
     options.only === null &&
     options.filter === null &&
+    !options.permitsOnly &&
+    options.skip === null &&
     options.scale === 1 &&
     options.rounds >= 5 &&
     !process.env.PERMITS_BENCH_SRC;

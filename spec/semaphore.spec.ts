@@ -78,6 +78,42 @@ describe('Semaphore', () => {
     });
   });
 
+  describe('who learns of a grant first', () => {
+    for (const make of [(n: number) => new Semaphore(n), (n: number) => new BoundedSemaphore(n)]) {
+      const kind = make(1).constructor.name;
+
+      it(`${kind}: acquire() granted at once is a tryAcquire that emits: the value is announced first`, () => {
+        const semaphore = make(2);
+        const log: string[] = [];
+        semaphore.subscribe((value) => log.push(`value ${value}`));
+        semaphore.acquire().subscribe((granted) => log.push(`granted ${granted}`));
+        semaphore.tryAcquire();
+        expect(log).toEqual(['value 2', 'value 1', 'granted true', 'value 0']);
+      });
+
+      it(`${kind}: a request granted by a hand-off is told before the value it leaves is announced`, () => {
+        const semaphore = make(2);
+        semaphore.tryAcquire(2);
+        const log: string[] = [];
+        semaphore.subscribe((value) => log.push(`value ${value}`));
+        semaphore.acquire().subscribe((granted) => log.push(`granted ${granted}`));
+        semaphore.release(2);
+        expect(log).toEqual(['value 0', 'granted true', 'value 1']);
+      });
+
+      it(`${kind}: a gated stream granted at once starts before the value is announced`, () => {
+        const semaphore = make(2);
+        const log: string[] = [];
+        semaphore.subscribe((value) => log.push(`value ${value}`));
+        NEVER.pipe(withPermit(semaphore)).subscribe();
+        of('started')
+          .pipe(withPermit(semaphore))
+          .subscribe((x) => log.push(x));
+        expect(log).toEqual(['value 2', 'value 1', 'started', 'value 0', 'value 1']);
+      });
+    }
+  });
+
   describe('release()', () => {
     it('allows over-release, raising the value above the initial value (gevent)', () => {
       const semaphore = new Semaphore(1);

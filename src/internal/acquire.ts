@@ -15,7 +15,18 @@ export function acquirePermits(
   config: WaitConfig,
   scheduler: SchedulerLike | undefined,
 ): Observable<boolean> {
+  const { demand } = config;
   return new Observable<boolean>((subscriber) => {
+    // Granted at once (the common case): no request object at all, as for `lease()`. The lease is
+    // not kept (an `acquire()` caller gives the permits back through `release`). It is a
+    // `tryAcquire` that emits: value listeners learn of the new value first (docs/semantics.md,
+    // "Settled details"). Measured: W1 0.82x the pre-v2 build, where making the request was 1.19x.
+    // A backend without `tryLease`, or permits not free, goes on to a request.
+    if (backend.tryLease?.(demand)) {
+      subscriber.next(true);
+      subscriber.complete();
+      return;
+    }
     const request = new PermitRequest(ACQUIRE, subscriber, config, null, null);
     request.ask(backend, config, scheduler);
     return request.answered ? undefined : request;
