@@ -139,6 +139,13 @@ export interface RequestKind {
  * **Size.** 13 fields, 64 bytes (Node 20, compressed pointers), and no more: measured, the same
  * request with 14 or 15 fields made `run(task)`'s drain of 10^4 microtask tasks 1.2-1.5x slower.
  * Hence one field for the ticket and the timer ({@link wait}), and slots reused once granted.
+ *
+ * **One object, not a grantee and a node.** Measured (one build per process, 10^5 queued
+ * `acquire()`s then drained by one release): with a four-field grantee of its own and the engine's
+ * node for it, a queued `acquire()` drained 0.77-0.83x as long as with this request, but enqueued
+ * 1.11x as long, so the two cost the same per request (about 895 ns here), and took 8 more bytes
+ * (472 B). Kept as one object: its drain alone is 1.4-1.5x the pre-v2 build's (the bench's W3 row
+ * times the drain), its enqueue 0.8x; with the two objects, 1.15-1.25x and 0.92x.
  */
 export class PermitRequest extends QueuedRequest implements PermitGrantee {
   /**
