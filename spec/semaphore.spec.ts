@@ -82,13 +82,27 @@ describe('Semaphore', () => {
     for (const make of [(n: number) => new Semaphore(n), (n: number) => new BoundedSemaphore(n)]) {
       const kind = make(1).constructor.name;
 
-      it(`${kind}: acquire() granted at once is a tryAcquire that emits: the value is announced first`, () => {
+      it(`${kind}: acquire() granted at once is told before the value it leaves is announced`, () => {
         const semaphore = make(2);
         const log: string[] = [];
         semaphore.subscribe((value) => log.push(`value ${value}`));
         semaphore.acquire().subscribe((granted) => log.push(`granted ${granted}`));
         semaphore.tryAcquire();
-        expect(log).toEqual(['value 2', 'value 1', 'granted true', 'value 0']);
+        expect(log).toEqual(['value 2', 'granted true', 'value 1', 'value 0']);
+      });
+
+      it(`${kind}: a release made by an acquire() granted at once is folded into it (rule 4)`, () => {
+        const semaphore = make(2);
+        semaphore.tryAcquire(); // one permit held by the test, one free
+        const log: string[] = [];
+        semaphore.acquire({ permits: 2 }).subscribe(() => log.push('weighted: granted')); // queued
+        semaphore.acquire({ priority: 1 }).subscribe(() => {
+          // Granted at once (the free permit, ahead of the weighted request by priority).
+          log.push('urgent: granted');
+          semaphore.release(2); // its permit and the test's: enough for the weighted request...
+          log.push('urgent: released'); // ...which is told once this grant has returned
+        });
+        expect(log).toEqual(['urgent: granted', 'urgent: released', 'weighted: granted']);
       });
 
       it(`${kind}: a request granted by a hand-off is told before the value it leaves is announced`, () => {

@@ -59,6 +59,23 @@ export class GrantLoop {
     }
   }
 
+  /**
+   * {@link grantNow} for a grant that has no job object: calls `tell(arg)` now, as a grant is told
+   * (an operation it makes is folded into this one, rule 4).
+   */
+  tellNow<T>(tell: (arg: T) => void, arg: T): void {
+    if (this.running) {
+      tell(arg);
+      return;
+    }
+    this.running = true;
+    try {
+      tell(arg);
+    } finally {
+      this.drainHeld();
+    }
+  }
+
   /** Runs the queued jobs unless a loop is already on the stack (which will run them). */
   drain(): void {
     if (this.running || this.head === null) return;

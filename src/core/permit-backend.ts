@@ -159,6 +159,14 @@ export interface PermitBackend {
    * inside the call leaves it out.
    */
   tryLease?(demand: PermitDemand): Lease | null;
+  /**
+   * Optional, for speed: when {@link request} would grant `demand` inside the call, takes the
+   * permits and calls `tell(arg)` there, as that grant's grantee would be told (a release made in
+   * `tell` is folded into the operation, as it is in a grant), and returns `true`; else returns
+   * `false`, and nothing happened (the caller then makes the request). No lease is made: the
+   * caller gives the permits back with {@link release}. `acquire()` tries it first.
+   */
+  tryGrantNow?<T>(demand: PermitDemand, tell: (arg: T) => void, arg: T): boolean;
   /** Gives back permits taken without a lease (`tryAcquire`, `acquire()`); returns the value after. */
   release(permits: number): number;
   /** Changes the number of permits (rule 20); absent when the backend cannot. */

@@ -126,6 +126,20 @@ export class SemaphoreCore implements PermitBackend {
     return lease;
   }
 
+  tryGrantNow<T>(demand: PermitDemand, tell: (arg: T) => void, arg: T): boolean {
+    const { permits } = demand;
+    const head = this.queue.head;
+    if (this.value < permits || (head !== null && demand.priority <= head.priority)) return false;
+    if (permits > this.bound) return false; // an over-released semaphore: `request` refuses it
+    this.value -= permits;
+    this.lastToken++; // its token, which nobody sees
+    this.counts.granted++; // with a wait of 0
+    // As `grantAtOnce` does: the value is queued for its listeners, the grantee is told first.
+    if (this.watchers.listeners !== 0) this.watchers.settled(this.value, this.loop);
+    this.loop.tellNow(tell, arg);
+    return true;
+  }
+
   release(permits: number): number {
     if (this.value + permits > this.bound) {
       throw new OverReleaseError({ primitive: this.name, bound: this.bound, value: this.value, permits });
