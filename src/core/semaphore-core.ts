@@ -76,15 +76,22 @@ export class SemaphoreCore implements PermitBackend {
 
   request(demand: PermitDemand, grantee: PermitGrantee): PermitTicket {
     const { permits } = demand;
-    // Granted at once when nobody of equal or higher priority is queued and the permits are free.
-    // (The hot path is kept small, so that callers can inline it.)
-    const head = this.queue.head;
-    if (this.value >= permits && (head === null || demand.priority > head.priority)) {
+    // Granted at once, or queued. (The hot path is kept small, so that callers can inline it.)
+    if (this.freeFor(demand)) {
       if (permits > this.bound) return this.refuse(grantee, 'never'); // an over-released semaphore
       this.value -= permits;
       return this.grantAtOnce(grantee, permits, demand.priority);
     }
     return this.enqueue(demand, grantee);
+  }
+
+  /**
+   * Whether `demand` is granted at once: its permits are free and nobody of equal or higher
+   * priority is queued (rules 2, 5 and 19).
+   */
+  private freeFor(demand: PermitDemand): boolean {
+    const head = this.queue.head;
+    return this.value >= demand.permits && (head === null || demand.priority > head.priority);
   }
 
   /** Tells `grantee` of a grant of `permits`, already taken, inside the call. */
@@ -116,9 +123,8 @@ export class SemaphoreCore implements PermitBackend {
   }
 
   tryLease(demand: PermitDemand): Lease | null {
+    if (!this.freeFor(demand)) return null;
     const { permits } = demand;
-    const head = this.queue.head;
-    if (this.value < permits || (head !== null && demand.priority <= head.priority)) return null;
     this.value -= permits;
     this.counts.granted++;
     const lease = new AtOnceGrant(this, null, permits, ++this.lastToken);
@@ -128,9 +134,7 @@ export class SemaphoreCore implements PermitBackend {
 
   tryGrantNow<T>(demand: PermitDemand, tell: (arg: T) => void, arg: T): boolean {
     const { permits } = demand;
-    const head = this.queue.head;
-    if (this.value < permits || (head !== null && demand.priority <= head.priority)) return false;
-    if (permits > this.bound) return false; // an over-released semaphore: `request` refuses it
+    if (!this.freeFor(demand) || permits > this.bound) return false; // `request` refuses the latter
     this.value -= permits;
     this.lastToken++; // its token, which nobody sees
     this.counts.granted++; // with a wait of 0

@@ -45,9 +45,7 @@ class AcquireKind implements RequestKind {
   }
 
   onGrant(request: PermitRequest): void {
-    const subscriber = (request as AcquireRequest).s0;
-    subscriber.next(true);
-    subscriber.complete();
+    tellGranted((request as AcquireRequest).s0);
   }
 
   onTimeout(request: PermitRequest): void {
@@ -70,7 +68,7 @@ class AcquireKind implements RequestKind {
 
 const ACQUIRE = new AcquireKind();
 
-/** An `acquire()` granted at once, without a request. */
+/** Tells an `acquire()` subscriber of its grant (at once, without a request, or queued). */
 function tellGranted(subscriber: Subscriber<boolean>): void {
   subscriber.next(true);
   subscriber.complete();
