@@ -31,19 +31,20 @@ const GATE_TARGET = Symbol.for('rxjs-permits.gateTarget');
  * loops call `core.request(demand, grantee)` with `demand = engine.demand(1)` made once, so the loop
  * is the same code for both APIs.
  */
-function engineOf(SemaphoreCore, rxjs) {
+function engineOf(SemaphoreCore, statsClock, rxjs) {
   if (typeof SemaphoreCore !== 'function') return null;
   const noReport = () => {};
   const unexpected = (what) => (detail) => {
     throw new Error(`the engine alone: unexpected ${what} (${JSON.stringify(detail)})`);
   };
   if (typeof SemaphoreCore.prototype.adjust === 'function') {
-    // The clock a `Semaphore` gives its engine by default (asyncScheduler's), read for each queued
-    // request and once per hand-off batch (stats' wait times).
-    const now = () => rxjs.asyncScheduler.now();
+    // The clock a `Semaphore` gives its engine by default (`statsClock(undefined)`: asyncScheduler's,
+    // read once per microtask for queued requests and once per hand-off batch), one per engine as a
+    // Semaphore has; the raw `asyncScheduler.now()` where a build lacks it.
+    const clock = () => (statsClock ? statsClock(undefined) : () => rxjs.asyncScheduler.now());
     return {
       api: 'v2',
-      create: (value) => new SemaphoreCore(value, false, 'Semaphore', noReport, now),
+      create: (value) => new SemaphoreCore(value, false, 'Semaphore', noReport, clock()),
       demand: (permits) => ({ permits, priority: 0, maxWaiting: Infinity }),
       grantee: (onGrant) => ({
         grant: onGrant,
@@ -121,6 +122,12 @@ function loadBuild(index, label, rxjs) {
   } catch {
     SemaphoreCore = null;
   }
+  let statsClock = null;
+  try {
+    statsClock = require(path.join(path.dirname(index), 'internal', 'clock.ts')).statsClock;
+  } catch {
+    statsClock = null;
+  }
   const name = label ? `rxjs-permits (${label})` : 'rxjs-permits';
   return {
     name,
@@ -130,7 +137,7 @@ function loadBuild(index, label, rxjs) {
     dirty: dirtyOf(path.dirname(index)),
     permits,
     SemaphoreCore,
-    engine: engineOf(SemaphoreCore, rxjs),
+    engine: engineOf(SemaphoreCore, statsClock, rxjs),
     copy: copyFor(label || 'this'),
   };
 }
