@@ -94,7 +94,7 @@ const CASES = [
     id: 'W3',
     name: `acquire().subscribe(cb), queued then drained, n = ${n === 1000 ? '10^3' : '10^5'}`,
     n,
-    rounds: n === 1000 ? undefined : [2, 5],
+    rounds: n === 1000 ? undefined : [2, 5], // 3 rounds of 10^5 in the difference
     setup({ Semaphore }) {
       const sem = new Semaphore(1);
       sem.tryAcquire();
@@ -241,19 +241,20 @@ async function child(dir, index, rounds) {
 function usage(message) {
   if (message) console.error(message);
   console.error(
-    'usage: node bench/instructions.js --baseline <other checkout>/src/index.ts [--only W1,W3] [--filter REGEX] [--ops N]',
+    'usage: node bench/instructions.js --baseline <other checkout>/src/index.ts [--only W1,W3] [--filter REGEX] [--ops N] [--write]',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = { baseline: null, only: null, filter: null, ops: 3e5 };
+  const options = { baseline: null, only: null, filter: null, ops: 3e5, write: false };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? usage(`${argv[i - 1]} needs a value`);
     if (argv[i] === '--baseline') options.baseline = path.resolve(value());
     else if (argv[i] === '--only') options.only = value().split(',');
     else if (argv[i] === '--filter') options.filter = new RegExp(value());
     else if (argv[i] === '--ops') options.ops = Number(value());
+    else if (argv[i] === '--write') options.write = true;
     else usage(`unknown option ${argv[i]}`);
   }
   if (!options.baseline) usage('--baseline is required');
@@ -326,50 +327,82 @@ async function perOperation(dir, index, ops) {
   };
 }
 
+/** "abc1234 (2026-12-01)" for the checkout holding `dir`, with "+ changes" when its tree is dirty. */
+function describe(dir) {
+  const git = (...args) =>
+    execFileSync('git', ['-C', dir, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  try {
+    const dirty = git('status', '--porcelain', '--', '.') !== '';
+    return `${git('log', '-1', '--format=%h (%cs)')}${dirty ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return 'not a git checkout';
+  }
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  let valgrind;
   try {
-    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
   } catch {
     console.error('bench/instructions.js needs valgrind (Debian: apt-get install valgrind)');
     process.exit(1);
   }
+  const partial = options.only !== null || options.filter !== null;
+  if (options.write && partial) usage('--write needs every case (no --only, no --filter)');
+  const self = path.join(__dirname, '..', 'src', 'index.ts');
+  const header = [
+    `Date: ${new Date().toISOString().slice(0, 10)}; Node ${process.version}; ${valgrind}; ` +
+      `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores.`,
+    `This build: ${describe(path.dirname(self))}. Baseline build: ${describe(path.dirname(options.baseline))}.`,
+    `Per operation: the difference of two runs of r1 and r2 rounds over (r2 - r1) × n operations ` +
+      `(${options.ops} operations, W3 at 10^5: 3 rounds). W3 counts enqueue and grant together.`,
+    '',
+    '| table | rxjs-permits case | instructions / op, this build | baseline build | this / baseline | D1 misses / op, this build | baseline build | LL misses / op, this build | baseline build |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const line of header) console.log(line);
+  const rows = [];
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rxjs-permits-instructions-'));
   try {
-    const builds = [
-      {
-        name: 'this build',
-        dir: compile(path.join(__dirname, '..', 'src', 'index.ts'), path.join(work, 'this')),
-      },
-      { name: 'baseline', dir: compile(options.baseline, path.join(work, 'baseline')) },
+    const dirs = [
+      compile(self, path.join(work, 'this')),
+      compile(options.baseline, path.join(work, 'baseline')),
     ];
     const fixed = (x, digits) => (Math.abs(x) < 0.005 ? '0' : x.toFixed(digits));
-    console.log(
-      '| table | rxjs-permits case | instructions / op, this build | baseline | this / baseline | D1 misses / op | baseline | LL misses / op | baseline |',
-    );
-    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const [index, testCase] of CASES.entries()) {
       if (options.only && !options.only.includes(testCase.id)) continue;
       if (options.filter && !options.filter.test(testCase.name)) continue;
       const results = [];
-      for (const build of builds) {
-        const permits = require(build.dir);
-        results.push(
-          testCase.requires && !testCase.requires(permits)
-            ? null
-            : await perOperation(build.dir, index, options.ops),
-        );
+      for (const dir of dirs) {
+        const permits = require(dir);
+        const absent = testCase.requires && !testCase.requires(permits);
+        results.push(absent ? null : await perOperation(dir, index, options.ops));
       }
       const [a, b] = results;
       const cell = (r, key, digits) => (r === null ? '–' : fixed(r[key], digits));
       const ratio = a && b ? `${(a.instructions / b.instructions).toFixed(3)}x` : '–';
-      console.log(
+      const row =
         `| ${testCase.id} | ${testCase.name} | ${cell(a, 'instructions', 0)} | ${cell(b, 'instructions', 0)} | ${ratio} | ` +
-          `${cell(a, 'd1', 2)} | ${cell(b, 'd1', 2)} | ${cell(a, 'll', 2)} | ${cell(b, 'll', 2)} |`,
-      );
+        `${cell(a, 'd1', 2)} | ${cell(b, 'd1', 2)} | ${cell(a, 'll', 2)} | ${cell(b, 'll', 2)} |`;
+      console.log(row);
+      rows.push(row);
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+  if (options.write) {
+    const file = path.join(__dirname, 'INSTRUCTIONS.md');
+    const text = [...header, ...rows].join('\n');
+    fs.writeFileSync(
+      file,
+      `# rxjs-permits: instructions per operation against a baseline build\n\n` +
+        `Written by \`npm run bench:instructions -- --baseline … --write\` (see README.md).\n\n${text}\n`,
+    );
+    console.log(`wrote ${path.relative(process.cwd(), file)}`);
   }
 }
 
