@@ -366,12 +366,13 @@ async function main() {
   ];
   for (const line of header) console.log(line);
   const rows = [];
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rxjs-permits-instructions-'));
+  // A fixed directory, and names of one length for both builds: the paths end up in the heap, and
+  // a random temporary name moved heap addresses, and so the counts, from one run to the next.
+  const work = path.join(os.tmpdir(), 'rxjs-permits-instructions');
+  fs.rmSync(work, { recursive: true, force: true });
+  fs.mkdirSync(work);
   try {
-    const dirs = [
-      compile(self, path.join(work, 'this')),
-      compile(options.baseline, path.join(work, 'baseline')),
-    ];
+    const dirs = [compile(self, path.join(work, 'this')), compile(options.baseline, path.join(work, 'base'))];
     const fixed = (x, digits) => (Math.abs(x) < 0.005 ? '0' : x.toFixed(digits));
     for (const [index, testCase] of CASES.entries()) {
       if (options.only && !options.only.includes(testCase.id)) continue;
