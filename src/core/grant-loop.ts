@@ -47,16 +47,7 @@ export class GrantLoop {
    * operation, the jobs they queue run after the grantee returns, before this call does.
    */
   grantNow(job: Job): void {
-    if (this.running) {
-      job.runJob();
-      return;
-    }
-    this.running = true;
-    try {
-      job.runJob();
-    } finally {
-      this.drainHeld();
-    }
+    this.tellNow(runJob, job);
   }
 
   /**
@@ -105,3 +96,8 @@ export class GrantLoop {
 }
 
 function noop(): void {}
+
+/** Tells a job's grantee of its grant ({@link GrantLoop.grantNow}). */
+function runJob(job: Job): void {
+  job.runJob();
+}
