@@ -2,8 +2,8 @@
 // `npm run bench:instructions -- --baseline <other checkout>/src/index.ts`: issue #11's "speed is
 // kept" in instructions and simulated cache misses instead of time. Each rxjs-permits case of
 // W1-W5 runs under valgrind's cachegrind, once per build, in a Node process of its own with V8's
-// background threads off (`--single-threaded`), so that a count is the same from one run to the next
-// (to a few instructions per operation). What the machine's noise hides from the timed benchmarks
+// background threads off (`--single-threaded`) and its hash and random seeds fixed, so that a count
+// is the same from one run to the next. What the machine's noise hides from the timed benchmarks
 // (A/A runs of them put identical code at 0.82x-1.50x) shows here as a plain difference.
 //
 // A count per operation is the difference between two runs of the case, one of r1 and one of r2
@@ -16,7 +16,8 @@
 // branch predictors. bench/README.md says how to read it next to `npm run bench`.
 //
 // Needs valgrind (Debian: `apt-get install valgrind`). Each build is compiled with its own
-// tsconfig.build-cjs.json into a temporary directory; both resolve this checkout's `rxjs`.
+// tsconfig.build-cjs.json into one fixed directory under the system's temporary directory (so one
+// run at a time); both resolve this checkout's `rxjs`.
 
 const fs = require('fs');
 const os = require('os');
@@ -302,13 +303,17 @@ function cachegrind(dir, index, rounds) {
         const match = stderr.match(
           new RegExp(`${label}:\\s+([\\d,]+)(?:\\s+\\(\\s*([\\d,]+) rd\\s+\\+\\s+([\\d,]+) wr\\))?`),
         );
-        if (!match) reject(new Error(`no "${label}" in cachegrind's output:\n${stderr}`));
+        if (!match) throw new Error(`no "${label}" in cachegrind's output:\n${stderr}`);
         return match.slice(1).map((x) => Number(String(x).replace(/,/g, '')));
       };
-      const [instructions] = number('I\\s+refs');
-      const [, d1Read, d1Write] = number('D1\\s+misses');
-      const [, llRead, llWrite] = number('LLd misses');
-      resolve({ instructions, d1: d1Read + d1Write, ll: llRead + llWrite });
+      try {
+        const [instructions] = number('I\\s+refs');
+        const [, d1Read, d1Write] = number('D1\\s+misses');
+        const [, llRead, llWrite] = number('LLd misses');
+        resolve({ instructions, d1: d1Read + d1Write, ll: llRead + llWrite });
+      } catch (parseError) {
+        reject(parseError);
+      }
     });
   });
 }
