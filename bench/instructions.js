@@ -8,8 +8,8 @@
 //
 // A count per operation is the difference between two runs of the case, one of r1 and one of r2
 // rounds of n operations, over (r2 - r1) * n: start-up, compilation and warm-up cancel out. W3
-// counts a whole queued request (its enqueue and its grant: the timed W3 row times the drain alone,
-// which moves with the garbage collector's phase; see bench/README.md).
+// counts a whole queued request, its enqueue and its grant (the timed W3 row times the drain alone;
+// bench/README.md says how the two compare).
 //
 // It counts what the code does, not how long the machine takes to do it: cachegrind simulates a
 // first-level and a last-level cache, not the hardware's prefetchers, its second level or its
